@@ -1,0 +1,397 @@
+//! The layer engine: each layer read once, in parallel, verified, cached.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use keelhaul_core::Digest;
+use keelhaul_image::{DigestMismatch, FileRegion, Image, ImageError, Layer, LayerData, VerifyingReader};
+
+use crate::analyzer::AnalyzerSet;
+use crate::cache::LayerCache;
+use crate::decompress::{BombError, BombGuard, Compression, Counted, Decoded, detect};
+use crate::facts::LayerFacts;
+use crate::region::{SeekableRegion, hash_in_background};
+use crate::walk::Walker;
+
+/// Bounds that keep a hostile layer from exhausting memory or time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most uncompressed bytes one layer may expand to.
+    pub max_layer_bytes: u64,
+    /// Highest compression ratio accepted once a layer has expanded past
+    /// `ratio_floor_bytes`. gzip cannot exceed about 1032:1, so this only ever stops zstd
+    /// streams, and real layers stay far below it.
+    pub max_ratio: u64,
+    /// Expansion below which the ratio is not checked (small layers of zeros are fine).
+    pub ratio_floor_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_layer_bytes: 64 << 30,
+            max_ratio: 2000,
+            ratio_floor_bytes: 256 << 20,
+        }
+    }
+}
+
+/// Callbacks for showing progress. All methods default to doing nothing.
+pub trait Progress: Send + Sync {
+    /// A layer is about to be read (not called for cache hits).
+    fn layer_started(&self, _layer: &Layer) {}
+    /// `bytes` of the layer's stored (compressed) bytes have been read so far.
+    fn layer_advanced(&self, _index: usize, _bytes: u64) {}
+    /// A layer is done (read, or found in the cache).
+    fn layer_finished(&self, _index: usize, _from_cache: bool) {}
+}
+
+/// A [`Progress`] that shows nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// What went wrong with one layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LayerErrorKind {
+    /// The layer could not be opened.
+    #[error("{0}")]
+    Open(#[source] ImageError),
+    /// Reading or decompressing failed (truncated, corrupt).
+    #[error("{0}")]
+    Read(#[source] io::Error),
+    /// The bytes do not hash to the layer's digest.
+    #[error("content does not match {expected} (it hashes to {actual})")]
+    Digest {
+        /// The digest that names the layer.
+        expected: Digest,
+        /// What the bytes hash to.
+        actual: Digest,
+    },
+    /// A decompression bomb.
+    #[error("{0}")]
+    Bomb(#[source] BombError),
+    /// A compression OCI does not allow.
+    #[error("{0}-compressed layers are not supported (OCI layers are gzip, zstd or uncompressed)")]
+    Compression(&'static str),
+}
+
+/// A layer that could not be (fully) analyzed.
+#[derive(Debug, thiserror::Error)]
+#[error("Layer {index} ({id}) of `{image}`: {kind}")]
+pub struct LayerError {
+    /// The image.
+    pub image: String,
+    /// Layer position, 0 = bottom.
+    pub index: usize,
+    /// Layer id (diff id or digest).
+    pub id: String,
+    /// What went wrong.
+    pub kind: LayerErrorKind,
+}
+
+fn classify(e: io::Error) -> LayerErrorKind {
+    if let Some(m) = e.get_ref().and_then(|r| r.downcast_ref::<DigestMismatch>()) {
+        return LayerErrorKind::Digest {
+            expected: m.expected.clone(),
+            actual: m.actual.clone(),
+        };
+    }
+    if e.get_ref().is_some_and(|r| r.is::<BombError>()) {
+        if let Some(inner) = e.into_inner()
+            && let Ok(bomb) = inner.downcast::<BombError>()
+        {
+            return LayerErrorKind::Bomb(*bomb);
+        }
+        return LayerErrorKind::Read(io::Error::other("decompression bomb"));
+    }
+    LayerErrorKind::Read(e)
+}
+
+/// One layer's outcome.
+#[derive(Debug)]
+pub struct LayerResult {
+    /// The layer.
+    pub layer: Layer,
+    /// Its facts; partial (what was read before the failure) when `error` is set.
+    pub facts: LayerFacts,
+    /// Whether the facts came from the cache.
+    pub from_cache: bool,
+    /// Why the layer is incomplete, if it is.
+    pub error: Option<LayerError>,
+}
+
+type Failure = (LayerFacts, LayerErrorKind);
+
+/// Reads layers and runs analyzers over them.
+pub struct LayerEngine {
+    set: AnalyzerSet,
+    limits: Limits,
+    cache: Option<LayerCache>,
+    threads: usize,
+}
+
+impl LayerEngine {
+    /// An engine with default limits, no cache, one thread per core.
+    pub fn new(set: AnalyzerSet) -> LayerEngine {
+        LayerEngine {
+            set,
+            limits: Limits::default(),
+            cache: None,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+
+    /// Use these limits.
+    pub fn with_limits(mut self, limits: Limits) -> LayerEngine {
+        self.limits = limits;
+        self
+    }
+
+    /// Read and write layer facts in this cache.
+    pub fn with_cache(mut self, cache: Option<LayerCache>) -> LayerEngine {
+        self.cache = cache;
+        self
+    }
+
+    /// Analyze at most this many layers at once.
+    pub fn with_threads(mut self, threads: usize) -> LayerEngine {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// The analyzers.
+    pub fn analyzers(&self) -> &AnalyzerSet {
+        &self.set
+    }
+
+    /// Analyze every layer of `image`. Layers run in parallel, largest first; a layer that
+    /// appears twice is read once.
+    pub fn analyze(&self, image: &Image, progress: &dyn Progress) -> Vec<LayerResult> {
+        let layers = &image.layers;
+        // Unique layers by content, largest first so the longest job starts earliest.
+        let mut order: Vec<usize> = Vec::new();
+        for (i, l) in layers.iter().enumerate() {
+            let dup = l.id().is_some() && order.iter().any(|&j| layers[j].id() == l.id());
+            if !dup {
+                order.push(i);
+            }
+        }
+        order.sort_by_key(|&i| std::cmp::Reverse(layers[i].size.unwrap_or(0)));
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<LayerResult>>> = Mutex::new((0..layers.len()).map(|_| None).collect());
+        let workers = self.threads.min(order.len()).max(1);
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| {
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&i) = order.get(k) else { break };
+                        let r = self.analyze_layer(image, &layers[i], progress);
+                        results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
+                    }
+                });
+            }
+        });
+        let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+        // Fill in repeated layers from their first occurrence.
+        for i in 0..layers.len() {
+            if results[i].is_none()
+                && let Some(j) = (0..layers.len()).find(|&j| results[j].is_some() && layers[j].id() == layers[i].id())
+                && let Some(first) = &results[j]
+            {
+                results[i] = Some(LayerResult {
+                    layer: layers[i].clone(),
+                    facts: first.facts.clone(),
+                    from_cache: first.from_cache,
+                    error: None,
+                });
+            }
+        }
+        results
+            .into_iter()
+            .zip(layers)
+            .map(|(r, l)| {
+                r.unwrap_or_else(|| LayerResult {
+                    layer: l.clone(),
+                    facts: LayerFacts::default(),
+                    from_cache: false,
+                    error: Some(LayerError {
+                        image: image.name.clone(),
+                        index: l.index,
+                        id: layer_id(l),
+                        kind: LayerErrorKind::Read(io::Error::other("layer was not analyzed")),
+                    }),
+                })
+            })
+            .collect()
+    }
+
+    fn analyze_layer(&self, image: &Image, layer: &Layer, progress: &dyn Progress) -> LayerResult {
+        let key = layer.digest.clone().or_else(|| layer.diff_id.clone());
+        let fingerprint = self.set.fingerprint();
+        if let (Some(cache), Some(key)) = (&self.cache, &key)
+            && let Some(facts) = cache.get(fingerprint, key)
+        {
+            progress.layer_finished(layer.index, true);
+            return LayerResult {
+                layer: layer.clone(),
+                facts,
+                from_cache: true,
+                error: None,
+            };
+        }
+        progress.layer_started(layer);
+        let outcome = match image.open_layer(layer) {
+            Err(e) => Err((LayerFacts::default(), LayerErrorKind::Open(e))),
+            Ok(LayerData::Directory(root)) => {
+                let mut walker = Walker::new(&self.set);
+                walker.dir(&root);
+                Ok(walker.finish())
+            }
+            Ok(LayerData::File(region)) => self.walk_region(&region, layer, progress),
+            Ok(LayerData::Stream(stream)) => self.walk_stream(stream, layer, progress),
+        };
+        progress.layer_finished(layer.index, false);
+        match outcome {
+            Ok(facts) => {
+                if let (Some(cache), Some(key)) = (&self.cache, &key)
+                    && let Err(e) = cache.put(fingerprint, key, &facts)
+                {
+                    tracing::warn!("could not write the layer cache in `{}`: {e}", cache.dir().display());
+                }
+                LayerResult {
+                    layer: layer.clone(),
+                    facts,
+                    from_cache: false,
+                    error: None,
+                }
+            }
+            Err((facts, kind)) => LayerResult {
+                layer: layer.clone(),
+                facts,
+                from_cache: false,
+                error: Some(LayerError {
+                    image: image.name.clone(),
+                    index: layer.index,
+                    id: layer_id(layer),
+                    kind,
+                }),
+            },
+        }
+    }
+
+    /// A registry download: verified inline as it streams.
+    fn walk_stream(&self, stream: Box<dyn Read + Send>, layer: &Layer, progress: &dyn Progress) -> Result<LayerFacts, Failure> {
+        let count = Arc::new(AtomicU64::new(0));
+        let counted = Counted::new(stream, Arc::clone(&count), Some((progress, layer.index)));
+        let verified = VerifyingReader::optional(counted, layer.digest.clone());
+        let mut raw = BufReader::with_capacity(256 << 10, verified);
+        let compression = peek_compression(&mut raw)?;
+        let decompressed_expect = if layer.digest.is_none() { layer.diff_id.clone() } else { None };
+        let (facts, mut raw) = self.walk_decoded(raw, compression, decompressed_expect, count)?;
+        // Read to the end of the blob so the digest is checked over every byte.
+        match io::copy(&mut raw, &mut io::sink()) {
+            Ok(_) => Ok(facts),
+            Err(e) => Err((facts, classify(e))),
+        }
+    }
+
+    /// A local file region: uncompressed tars are walked with seeks (bodies nobody wants are
+    /// never read), compressed ones are streamed; either way a second thread hashes the
+    /// region while the first parses.
+    fn walk_region(&self, region: &FileRegion, layer: &Layer, progress: &dyn Progress) -> Result<LayerFacts, Failure> {
+        let mut head = [0u8; 8];
+        let n = region
+            .open()
+            .and_then(|mut r| read_up_to(&mut r, &mut head))
+            .map_err(|e| (LayerFacts::default(), LayerErrorKind::Read(e)))?;
+        let compression = detect(&head[..n]).map_err(|c| (LayerFacts::default(), LayerErrorKind::Compression(c)))?;
+        let stored_expect = match compression {
+            Compression::None => layer.digest.clone().or_else(|| layer.diff_id.clone()),
+            _ => layer.digest.clone(),
+        };
+        let hasher = stored_expect.as_ref().map(|d| hash_in_background(region.clone(), d.clone()));
+        let walked = if compression == Compression::None {
+            self.walk_seekable(region)
+        } else {
+            let count = Arc::new(AtomicU64::new(0));
+            let opened = region.open().map_err(|e| (LayerFacts::default(), LayerErrorKind::Read(e)))?;
+            let raw = Counted::new(opened, Arc::clone(&count), Some((progress, layer.index)));
+            let decompressed_expect = if layer.digest.is_none() { layer.diff_id.clone() } else { None };
+            self.walk_decoded(raw, compression, decompressed_expect, count).map(|(facts, _)| facts)
+        };
+        progress.layer_advanced(layer.index, region.len);
+        let hashed = hasher.map(|h| h.join().unwrap_or_else(|_| Err(io::Error::other("hashing thread panicked"))));
+        match (walked, hashed, stored_expect) {
+            (Err(failure), _, _) => Err(failure),
+            (Ok(facts), Some(Err(e)), _) => Err((facts, LayerErrorKind::Read(e))),
+            (Ok(facts), Some(Ok(actual)), Some(expected)) if actual != expected => Err((facts, LayerErrorKind::Digest { expected, actual })),
+            (Ok(facts), _, _) => Ok(facts),
+        }
+    }
+
+    fn walk_seekable(&self, region: &FileRegion) -> Result<LayerFacts, Failure> {
+        let reader = SeekableRegion::open(region).map_err(|e| (LayerFacts::default(), LayerErrorKind::Read(e)))?;
+        let mut archive = tar::Archive::new(reader);
+        let mut walker = Walker::new(&self.set);
+        let walked = archive.entries_with_seek().and_then(|entries| walker.tar(entries));
+        let facts = walker.finish();
+        match walked {
+            Ok(()) => Ok(facts),
+            Err(e) => Err((facts, classify(e))),
+        }
+    }
+
+    /// Decompress `raw`, walk the tar, drain the rest of the decompressed stream (so the
+    /// decoder checks its trailer and the digests see every byte), and hand `raw` back.
+    fn walk_decoded<B: BufRead + Send>(
+        &self,
+        raw: B,
+        compression: Compression,
+        decompressed_expect: Option<Digest>,
+        compressed_count: Arc<AtomicU64>,
+    ) -> Result<(LayerFacts, B), Failure> {
+        let decoded = Decoded::new(compression, raw).map_err(|e| (LayerFacts::default(), LayerErrorKind::Read(e)))?;
+        let guard = BombGuard {
+            inner: VerifyingReader::optional(decoded, decompressed_expect),
+            out: 0,
+            compressed: compressed_count,
+            limits: self.limits,
+        };
+        let mut archive = tar::Archive::new(guard);
+        let mut walker = Walker::new(&self.set);
+        let walked = archive.entries().and_then(|entries| walker.tar(entries));
+        let mut guard = archive.into_inner();
+        let drained = walked.and_then(|()| io::copy(&mut guard, &mut io::sink()).map(drop));
+        let facts = walker.finish();
+        match drained {
+            Ok(()) => Ok((facts, guard.inner.into_inner().into_inner())),
+            Err(e) => Err((facts, classify(e))),
+        }
+    }
+}
+
+fn peek_compression<B: BufRead>(raw: &mut B) -> Result<Compression, Failure> {
+    let head = raw.fill_buf().map_err(|e| (LayerFacts::default(), classify(e)))?;
+    detect(head).map_err(|c| (LayerFacts::default(), LayerErrorKind::Compression(c)))
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+fn layer_id(layer: &Layer) -> String {
+    layer.id().map_or_else(|| "no digest".to_owned(), |d| d.short().to_owned())
+}

@@ -1,0 +1,92 @@
+//! What analyzing one layer produces. Serialisable: this is the layer cache's content.
+
+use std::collections::BTreeMap;
+
+use keelhaul_core::Package;
+use serde::{Deserialize, Serialize};
+
+/// One fact an analyzer found in one file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Fact {
+    /// A small text file kept whole, for image-level interpretation (release files).
+    Text {
+        /// The file's content (lossy UTF-8).
+        text: String,
+    },
+    /// The packages a package database file records.
+    Packages {
+        /// Which database format (`dpkg`, `apk`, `rpm-sqlite`, …).
+        db: String,
+        /// The packages, in database order.
+        packages: Vec<Package>,
+    },
+    /// Files an OS package says it owns (dpkg `.list`/`.md5sums`).
+    OwnedFiles {
+        /// Package name (with `:arch` for multi-arch co-installs, as dpkg names the file).
+        package: String,
+        /// Paths without a leading `/`.
+        files: Vec<String>,
+    },
+}
+
+/// A fact with where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    /// The analyzer that produced it.
+    pub analyzer: String,
+    /// The file, normalised (no leading `/`).
+    pub path: String,
+    /// Groups artifacts that describe the same thing at different paths (e.g. the rpm
+    /// database, which may live at several paths); `None` means the path is the identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
+    /// The fact.
+    pub fact: Fact,
+}
+
+impl Artifact {
+    /// The identity used to follow this artifact across layers.
+    pub fn slot(&self) -> &str {
+        self.slot.as_deref().unwrap_or(&self.path)
+    }
+}
+
+/// Counters for one layer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerStats {
+    /// Tar entries (or directory entries) seen.
+    pub entries: u64,
+    /// Uncompressed bytes of the layer tar.
+    pub bytes: u64,
+    /// Files handed to analyzers.
+    pub analyzed_files: u64,
+}
+
+/// Everything one layer contributes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LayerFacts {
+    /// Paths this layer deletes from lower layers (`.wh.NAME`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub whiteouts: Vec<String>,
+    /// Directories whose lower-layer content this layer hides (`.wh..wh..opq`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub opaque_dirs: Vec<String>,
+    /// Every path in this layer that some analyzer asked for (files and links), whether or
+    /// not it produced a fact: it still replaces the lower layers' version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matched: Vec<String>,
+    /// Symlinks among the matched paths: path → link target as written.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub symlinks: BTreeMap<String, String>,
+    /// The facts.
+    #[serde(default)]
+    pub artifacts: Vec<Artifact>,
+    /// Problems that did not stop the layer (one line each, naming the path).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Counters.
+    #[serde(default)]
+    pub stats: LayerStats,
+}

@@ -1,0 +1,522 @@
+//! A blocking Distribution API client for one repository.
+
+use std::io::{self, Read};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use keelhaul_core::{Digest, Hint};
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, RANGE, RETRY_AFTER, WWW_AUTHENTICATE};
+use serde::Deserialize;
+
+use super::credentials::{self, Credentials};
+use super::{Challenge, RegistryOptions};
+use crate::manifest::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_SCHEMA1, OCI_INDEX, OCI_MANIFEST};
+use crate::{ImageError, MAX_DOCUMENT_BYTES, Reference};
+
+/// Why a registry request failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// No HTTP response at all (DNS, connection refused, TLS).
+    #[error("Cannot connect to registry `{registry}`")]
+    Connect {
+        /// The registry host.
+        registry: String,
+        /// The cause.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The registry wants credentials we do not have, or rejected them.
+    #[error("Registry `{registry}` refused access to `{repository}` ({detail})")]
+    Unauthorized {
+        /// The registry host.
+        registry: String,
+        /// The repository.
+        repository: String,
+        /// What the registry or token server said.
+        detail: String,
+    },
+    /// The manifest or blob does not exist.
+    #[error("{what} not found in `{registry}`: {message}")]
+    NotFound {
+        /// The registry host.
+        registry: String,
+        /// What was asked for.
+        what: String,
+        /// The registry's message.
+        message: String,
+    },
+    /// Any other unsuccessful status, after retries.
+    #[error("Registry `{registry}` answered {status} for {what}: {message}")]
+    Status {
+        /// The registry host.
+        registry: String,
+        /// What was asked for.
+        what: String,
+        /// HTTP status.
+        status: u16,
+        /// The registry's message.
+        message: String,
+    },
+    /// The token endpoint failed.
+    #[error("Token server `{realm}` failed: {reason}")]
+    Token {
+        /// The realm URL.
+        realm: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Reading a response body failed.
+    #[error("Reading {what} from `{registry}` failed")]
+    Read {
+        /// The registry host.
+        registry: String,
+        /// What was being read.
+        what: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl Hint for RegistryError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            RegistryError::Connect { registry, .. } => Some(format!(
+                "Check that `{registry}` is reachable; if it serves plain HTTP or a self-signed certificate, pass `--insecure`"
+            )),
+            RegistryError::Unauthorized { registry, .. } => Some(format!(
+                "Log in with `docker login {registry}` (keelhaul reads Docker's and Podman's auth files) or pass `--username` and `--password`"
+            )),
+            RegistryError::NotFound { .. } => Some("Check the repository name, tag or digest".into()),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// `https://host` or `http://host`, once probed.
+    base: Option<String>,
+    /// The `Authorization` header to send, and when it stops being valid.
+    auth: Option<(HeaderValue, Option<Instant>)>,
+}
+
+/// A client for one repository of one registry.
+pub struct RegistryClient {
+    http: Client,
+    registry: String,
+    host: String,
+    repository: String,
+    allow_http: bool,
+    credentials: Option<Credentials>,
+    retries: u32,
+    state: Mutex<State>,
+}
+
+const MANIFEST_ACCEPT: [&str; 4] = [OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST];
+
+impl RegistryClient {
+    /// A client for `reference`'s repository.
+    pub fn new(reference: &Reference, options: &RegistryOptions) -> Result<RegistryClient, RegistryError> {
+        let http = Client::builder()
+            .user_agent(concat!("keelhaul/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(15))
+            // In the blocking client this bounds each read, not the whole transfer, so a
+            // long blob download is fine and a stalled one fails.
+            .timeout(Duration::from_secs(60))
+            .tls_danger_accept_invalid_certs(options.insecure)
+            .build()
+            .map_err(|source| RegistryError::Connect {
+                registry: reference.registry.clone(),
+                source,
+            })?;
+        let credentials = options.credentials.clone().or_else(|| credentials::lookup(&reference.registry));
+        Ok(RegistryClient {
+            http,
+            registry: reference.registry.clone(),
+            host: reference.api_host().to_owned(),
+            repository: reference.repository.clone(),
+            allow_http: options.insecure || reference.is_loopback(),
+            credentials,
+            retries: options.retries,
+            state: Mutex::new(State::default()),
+        })
+    }
+
+    /// `registry/repository`, for messages.
+    pub fn reference_name(&self) -> String {
+        format!("{}/{}", self.registry, self.repository)
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave State inconsistent (it holds plain
+        // values), so a poisoned lock is safe to reuse.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Find out whether the registry speaks HTTPS or (where allowed) plain HTTP.
+    fn base(&self) -> Result<String, RegistryError> {
+        if let Some(b) = &self.state().base {
+            return Ok(b.clone());
+        }
+        let https = format!("https://{}", self.host);
+        let probe = |base: &str| self.http.get(format!("{base}/v2/")).timeout(Duration::from_secs(30)).send();
+        let base = match probe(&https) {
+            Ok(_) => https,
+            Err(e) if self.allow_http => {
+                let http = format!("http://{}", self.host);
+                match probe(&http) {
+                    Ok(_) => {
+                        tracing::debug!("`{}` does not speak HTTPS ({e}); using plain HTTP", self.registry);
+                        http
+                    }
+                    Err(source) => {
+                        return Err(RegistryError::Connect {
+                            registry: self.registry.clone(),
+                            source,
+                        });
+                    }
+                }
+            }
+            Err(source) => {
+                return Err(RegistryError::Connect {
+                    registry: self.registry.clone(),
+                    source,
+                });
+            }
+        };
+        self.state().base = Some(base.clone());
+        Ok(base)
+    }
+
+    fn current_auth(&self) -> Option<HeaderValue> {
+        let state = self.state();
+        let (value, expires) = state.auth.as_ref()?;
+        match expires {
+            Some(t) if Instant::now() >= *t => None,
+            _ => Some(value.clone()),
+        }
+    }
+
+    fn basic_header(c: &Credentials) -> Option<HeaderValue> {
+        let raw = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.password));
+        HeaderValue::from_str(&format!("Basic {raw}")).ok()
+    }
+
+    fn unauthorized(&self, detail: impl Into<String>) -> RegistryError {
+        RegistryError::Unauthorized {
+            registry: self.registry.clone(),
+            repository: self.repository.clone(),
+            detail: detail.into(),
+        }
+    }
+
+    /// Answer a 401 challenge: Basic with our credentials, or a bearer token.
+    fn authenticate(&self, header: Option<&str>) -> Result<(), RegistryError> {
+        let challenge = header
+            .and_then(Challenge::parse)
+            .ok_or_else(|| self.unauthorized("401 without a usable WWW-Authenticate challenge"))?;
+        let (value, expires) = match challenge {
+            Challenge::Basic => {
+                let c = self.credentials.as_ref().ok_or_else(|| self.unauthorized("credentials required"))?;
+                (Self::basic_header(c).ok_or_else(|| self.unauthorized("credentials are not valid header text"))?, None)
+            }
+            Challenge::Bearer { realm, service, scope } => self.fetch_token(&realm, service.as_deref(), scope.as_deref())?,
+        };
+        self.state().auth = Some((value, expires));
+        Ok(())
+    }
+
+    fn fetch_token(&self, realm: &str, service: Option<&str>, scope: Option<&str>) -> Result<(HeaderValue, Option<Instant>), RegistryError> {
+        #[derive(Deserialize)]
+        struct TokenReply {
+            #[serde(default)]
+            token: Option<String>,
+            #[serde(default)]
+            access_token: Option<String>,
+            #[serde(default)]
+            expires_in: Option<u64>,
+        }
+        let token_err = |reason: String| RegistryError::Token {
+            realm: realm.to_owned(),
+            reason,
+        };
+        let url = reqwest::Url::parse(realm).map_err(|e| token_err(format!("realm is not a URL ({e})")))?;
+        let plain_http = url.scheme() == "http";
+        if url.scheme() != "https" && !plain_http {
+            return Err(token_err("realm is neither https nor http".into()));
+        }
+        let default_scope = format!("repository:{}:pull", self.repository);
+        let mut query: Vec<(&str, &str)> = vec![("scope", scope.unwrap_or(&default_scope))];
+        if let Some(s) = service {
+            query.push(("service", s));
+        }
+        let mut req = self.http.get(url).query(&query).timeout(Duration::from_secs(30));
+        // Credentials go to a plain-HTTP token server only where plain HTTP is allowed.
+        if let Some(c) = &self.credentials
+            && (!plain_http || self.allow_http)
+        {
+            req = req.basic_auth(&c.username, Some(&c.password));
+        }
+        let resp = self.send_with_retries(|| req.try_clone(), "a token")?;
+        match resp.status() {
+            s if s.is_success() => {}
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                return Err(self.unauthorized(format!("token server said {}", resp.status())));
+            }
+            s => return Err(token_err(format!("status {s}"))),
+        }
+        let reply: TokenReply = resp.json().map_err(|e| token_err(format!("reply is not a token ({e})")))?;
+        let token = reply
+            .token
+            .or(reply.access_token)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| token_err("reply has no token".into()))?;
+        let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| token_err("token is not valid header text".into()))?;
+        // Renew a little before the server's expiry; 60 s is the protocol's default lifetime.
+        let lifetime = Duration::from_secs(reply.expires_in.unwrap_or(60).saturating_sub(5).max(1));
+        Ok((value, Some(Instant::now() + lifetime)))
+    }
+
+    /// Send, retrying connection errors, 429 and 5xx with exponential backoff.
+    fn send_with_retries(&self, build: impl Fn() -> Option<RequestBuilder>, what: &str) -> Result<Response, RegistryError> {
+        let mut attempt = 0;
+        loop {
+            let req = build().ok_or_else(|| RegistryError::Status {
+                registry: self.registry.clone(),
+                what: what.to_owned(),
+                status: 0,
+                message: "request could not be rebuilt for a retry".into(),
+            })?;
+            let backoff = Duration::from_millis(250 << attempt.min(6));
+            match req.send() {
+                Err(source) => {
+                    if attempt >= self.retries || !(source.is_connect() || source.is_timeout() || source.is_request()) {
+                        return Err(RegistryError::Connect {
+                            registry: self.registry.clone(),
+                            source,
+                        });
+                    }
+                    tracing::debug!("retrying {what} from `{}` after error: {source}", self.registry);
+                    std::thread::sleep(backoff);
+                }
+                Ok(resp) => {
+                    let s = resp.status();
+                    let retryable = s == StatusCode::TOO_MANY_REQUESTS || matches!(s.as_u16(), 500 | 502 | 503 | 504);
+                    if !retryable || attempt >= self.retries {
+                        return Ok(resp);
+                    }
+                    let wait = resp
+                        .headers()
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map_or(backoff, |secs| Duration::from_secs(secs.min(30)));
+                    tracing::debug!("retrying {what} from `{}` after status {s}", self.registry);
+                    std::thread::sleep(wait);
+                }
+            }
+            attempt += 1;
+        }
+    }
+
+    /// GET `path` (below `/v2/NAME/`), authenticating on a 401 challenge.
+    fn get(&self, path: &str, accept: &[&str], range_from: u64, what: &str) -> Result<Response, RegistryError> {
+        let url = format!("{}/v2/{}/{path}", self.base()?, self.repository);
+        let build = || {
+            let mut req = self.http.get(&url);
+            if let Some(a) = self.current_auth() {
+                req = req.header(AUTHORIZATION, a);
+            }
+            if !accept.is_empty() {
+                req = req.header(ACCEPT, accept.join(", "));
+            }
+            if range_from > 0 {
+                req = req.header(RANGE, format!("bytes={range_from}-"));
+            }
+            Some(req)
+        };
+        let mut resp = self.send_with_retries(build, what)?;
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            let challenge = resp.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            self.authenticate(challenge.as_deref())?;
+            resp = self.send_with_retries(build, what)?;
+        }
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let message = error_message(resp);
+        Err(match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => self.unauthorized(message),
+            StatusCode::NOT_FOUND => RegistryError::NotFound {
+                registry: self.registry.clone(),
+                what: what.to_owned(),
+                message,
+            },
+            s => RegistryError::Status {
+                registry: self.registry.clone(),
+                what: what.to_owned(),
+                status: s.as_u16(),
+                message,
+            },
+        })
+    }
+
+    fn read_small(&self, resp: Response, what: &str) -> Result<Vec<u8>, ImageError> {
+        let mut buf = Vec::new();
+        resp.take(MAX_DOCUMENT_BYTES + 1)
+            .read_to_end(&mut buf)
+            .map_err(|source| RegistryError::Read {
+                registry: self.registry.clone(),
+                what: what.to_owned(),
+                source,
+            })?;
+        if buf.len() as u64 > MAX_DOCUMENT_BYTES {
+            return Err(ImageError::TooLarge {
+                image: self.reference_name(),
+                what: what.to_owned(),
+                limit: MAX_DOCUMENT_BYTES,
+            });
+        }
+        Ok(buf)
+    }
+
+    /// Fetch a manifest or index by tag or digest; returns its bytes and digest.
+    pub fn manifest(&self, reference: &str) -> Result<(Vec<u8>, Digest), ImageError> {
+        let what = format!("manifest `{}:{reference}`", self.repository);
+        let mut accept = MANIFEST_ACCEPT.to_vec();
+        // Asked for last, so a registry answers with schema 1 only when that is all it has,
+        // and the user gets our clear refusal instead of a 404.
+        accept.extend(DOCKER_SCHEMA1);
+        let resp = self.get(&format!("manifests/{reference}"), &accept, 0, &what)?;
+        let header_digest = resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<Digest>().ok());
+        let bytes = self.read_small(resp, &what)?;
+        let digest = match header_digest {
+            Some(d) if d.algorithm() != "sha256" => {
+                crate::verify_bytes(&bytes, &d, &self.reference_name())?;
+                d
+            }
+            Some(d) => {
+                crate::verify_bytes(&bytes, &d, &self.reference_name())?;
+                d
+            }
+            None => Digest::sha256_of(&bytes),
+        };
+        Ok((bytes, digest))
+    }
+
+    /// Fetch a small blob (a config) whole. The caller verifies it.
+    pub fn small_blob(&self, digest: &Digest) -> Result<Vec<u8>, ImageError> {
+        let what = format!("blob {digest}");
+        let resp = self.get(&format!("blobs/{digest}"), &[], 0, &what)?;
+        self.read_small(resp, &what)
+    }
+
+    /// A stream over a blob that resumes with a `Range` request if the connection drops.
+    pub fn blob_stream(self: &std::sync::Arc<Self>, digest: &Digest, size: Option<u64>) -> Result<BlobStream, ImageError> {
+        let what = format!("blob {digest}");
+        let resp = self.get(&format!("blobs/{digest}"), &[], 0, &what)?;
+        Ok(BlobStream {
+            client: std::sync::Arc::clone(self),
+            digest: digest.clone(),
+            size,
+            offset: 0,
+            response: Some(resp),
+            resumes_left: self.retries,
+        })
+    }
+}
+
+/// The `errors[0].message` of a Distribution error body, or the status text.
+fn error_message(resp: Response) -> String {
+    #[derive(Deserialize)]
+    struct Body {
+        errors: Vec<Item>,
+    }
+    #[derive(Deserialize)]
+    struct Item {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        message: String,
+    }
+    let status = resp.status();
+    let mut text = Vec::new();
+    let _ = resp.take(64 << 10).read_to_end(&mut text);
+    match serde_json::from_slice::<Body>(&text) {
+        Ok(b) if !b.errors.is_empty() => b
+            .errors
+            .iter()
+            .map(|e| format!("{} {}", e.code, e.message).trim().to_owned())
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    }
+}
+
+/// A blob download as a `Read`, resuming where it stopped after a connection error.
+pub struct BlobStream {
+    client: std::sync::Arc<RegistryClient>,
+    digest: Digest,
+    size: Option<u64>,
+    offset: u64,
+    response: Option<Response>,
+    resumes_left: u32,
+}
+
+impl BlobStream {
+    fn reopen(&mut self) -> io::Result<()> {
+        let what = format!("blob {}", self.digest);
+        let resp = self
+            .client
+            .get(&format!("blobs/{}", self.digest), &[], self.offset, &what)
+            .map_err(io::Error::other)?;
+        let mut resp = resp;
+        if resp.status() != StatusCode::PARTIAL_CONTENT && self.offset > 0 {
+            // The server ignored the range: skip what we already delivered.
+            io::copy(&mut (&mut resp).take(self.offset), &mut io::sink())?;
+        }
+        self.response = Some(resp);
+        Ok(())
+    }
+}
+
+impl Read for BlobStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.response.is_none() {
+                self.reopen()?;
+            }
+            let Some(resp) = self.response.as_mut() else {
+                return Err(io::Error::other("blob stream has no response"));
+            };
+            match resp.read(buf) {
+                Ok(0) if self.size.is_some_and(|s| self.offset < s) && self.resumes_left > 0 => {
+                    // Early end of body: the connection closed before the whole blob came.
+                    self.resumes_left -= 1;
+                    self.response = None;
+                }
+                Ok(n) => {
+                    self.offset += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if self.resumes_left > 0 && e.kind() != io::ErrorKind::InvalidData => {
+                    tracing::debug!("resuming {} at byte {} after: {e}", self.digest, self.offset);
+                    self.resumes_left -= 1;
+                    self.response = None;
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
