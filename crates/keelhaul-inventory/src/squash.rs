@@ -1,0 +1,199 @@
+//! From per-layer facts to the image's inventory.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use keelhaul_analyze::{Artifact, Fact, ImageView, LayerFacts};
+use keelhaul_core::{Digest, Ecosystem, Location, OsRelease, Package, purl_for};
+
+use crate::os;
+
+/// What is installed in an image.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Inventory {
+    /// The distribution, if detected.
+    pub os: Option<OsRelease>,
+    /// Installed packages, sorted by ecosystem, name, version, arch.
+    pub packages: Vec<Package>,
+    /// Problems found while reading layers and stacking them, one line each.
+    pub warnings: Vec<String>,
+}
+
+/// Preference among database files that describe the same thing in one layer.
+fn db_rank(db: &str) -> u8 {
+    match db {
+        "rpm-sqlite" => 0,
+        "rpm-ndb" => 1,
+        "rpm-bdb" => 2,
+        _ => 3,
+    }
+}
+
+/// Stack the layers' facts (bottom first) into an inventory. `layer_ids[i]` names layer
+/// `i` in package locations.
+pub fn build(layers: &[LayerFacts], layer_ids: &[Option<Digest>]) -> Inventory {
+    let view = ImageView::new(layers);
+    let mut warnings = Vec::new();
+    for path in os::RELEASE_FILES {
+        if let Err(e) = view.resolve(path) {
+            warnings.push(e.to_string());
+        }
+    }
+    let mut detected = os::detect(|p| view.text(p));
+
+    let visible = view.visible_artifacts();
+    // The top-most visible database per (analyzer, slot).
+    let mut databases: BTreeMap<(&str, &str), (usize, &Artifact)> = BTreeMap::new();
+    for &(layer, artifact) in &visible {
+        let Fact::Packages { db, .. } = &artifact.fact else { continue };
+        let key = (artifact.analyzer.as_str(), artifact.slot());
+        let better = match databases.get(&key) {
+            None => true,
+            Some(&(l, a)) => match &a.fact {
+                Fact::Packages { db: other, .. } => layer > l || (layer == l && db_rank(db) < db_rank(other)),
+                _ => true,
+            },
+        };
+        if better {
+            databases.insert(key, (layer, artifact));
+        }
+    }
+
+    let mut packages: Vec<Package> = Vec::new();
+    let mut distroless = false;
+    for (&(analyzer, slot), &(top, artifact)) in &databases {
+        let Fact::Packages { db, packages: top_packages } = &artifact.fact else { continue };
+        distroless |= db == "dpkg-distroless";
+        let lineage = view.lineage(analyzer, slot, top);
+        for p in top_packages {
+            let introduced = introduced_in(p, &lineage).unwrap_or(top);
+            let mut p = p.clone();
+            p.locations = vec![Location {
+                layer: layer_ids.get(introduced).cloned().flatten(),
+                path: artifact.path.clone(),
+            }];
+            packages.push(p);
+        }
+    }
+
+    attach_owned_files(&mut packages, &visible);
+
+    if detected.is_none() && distroless {
+        detected = Some(distroless_debian(&packages));
+    }
+    for p in &mut packages {
+        if p.purl.is_empty() {
+            p.purl = purl_for(p, detected.as_ref());
+        }
+    }
+    packages.sort_by(|a, b| {
+        (a.ecosystem, &a.name, &a.version, &a.arch, &a.locations).cmp(&(b.ecosystem, &b.name, &b.version, &b.arch, &b.locations))
+    });
+    packages.dedup_by(|a, b| a.ecosystem == b.ecosystem && a.identity() == b.identity());
+
+    for (i, l) in layers.iter().enumerate() {
+        let id = layer_ids.get(i).cloned().flatten().map_or_else(|| format!("layer {i}"), |d| format!("layer {i} ({})", d.short()));
+        warnings.extend(l.warnings.iter().map(|w| format!("{id}: {w}")));
+    }
+    Inventory {
+        os: detected,
+        packages,
+        warnings,
+    }
+}
+
+/// The lowest layer of the unbroken run of database versions, ending at the top, that all
+/// record this package: the layer that installed it (or last upgraded it).
+fn introduced_in(p: &Package, lineage: &[(usize, &Artifact)]) -> Option<usize> {
+    let mut introduced = None;
+    for (layer, artifact) in lineage.iter().rev() {
+        let Fact::Packages { packages, .. } = &artifact.fact else { break };
+        if packages.iter().any(|q| q.identity() == p.identity()) {
+            introduced = Some(*layer);
+        } else {
+            break;
+        }
+    }
+    introduced
+}
+
+/// dpkg keeps file lists apart from the status file; give each package its files.
+fn attach_owned_files(packages: &mut [Package], visible: &[(usize, &Artifact)]) {
+    let mut owned: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for (_, a) in visible {
+        if let Fact::OwnedFiles { package, files } = &a.fact {
+            owned.entry(package.as_str()).or_default().extend(files.iter().map(String::as_str));
+        }
+    }
+    if owned.is_empty() {
+        return;
+    }
+    for p in packages.iter_mut().filter(|p| p.ecosystem == Ecosystem::Deb) {
+        let with_arch = p.arch.as_ref().map(|a| format!("{}:{a}", p.name));
+        let files = with_arch.as_deref().and_then(|k| owned.get(k)).or_else(|| owned.get(p.name.as_str()));
+        if let Some(files) = files {
+            p.files = files.iter().map(|f| (*f).to_owned()).collect();
+        }
+    }
+}
+
+/// Distroless images have no release file; Debian's `base-files` version names the release
+/// (`12.4+deb12u5` is Debian 12).
+fn distroless_debian(packages: &[Package]) -> OsRelease {
+    let version = packages
+        .iter()
+        .find(|p| p.ecosystem == Ecosystem::Deb && p.name == "base-files")
+        .and_then(|p| p.version.split(['+', '-', '~']).next())
+        .filter(|v| v.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .map(str::to_owned);
+    let mut os = OsRelease::new("debian", version.as_deref());
+    os.pretty_name = Some("Distroless (dpkg status.d)".into());
+    os.source_file = Some("var/lib/dpkg/status.d".into());
+    os
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dpkg_layer(packages: &[(&str, &str)]) -> LayerFacts {
+        let mut l = LayerFacts::default();
+        l.matched = vec!["var/lib/dpkg/status".into()];
+        l.artifacts.push(Artifact {
+            analyzer: "dpkg".into(),
+            path: "var/lib/dpkg/status".into(),
+            slot: None,
+            fact: Fact::Packages {
+                db: "dpkg".into(),
+                packages: packages.iter().map(|(n, v)| Package::new(Ecosystem::Deb, *n, *v)).collect(),
+            },
+        });
+        l
+    }
+
+    #[test]
+    fn attributes_packages_to_the_layer_that_installed_them() {
+        let layers = vec![
+            dpkg_layer(&[("base", "1"), ("libc", "2.36")]),
+            dpkg_layer(&[("base", "1"), ("libc", "2.36-9"), ("curl", "8")]),
+            LayerFacts::default(),
+        ];
+        let ids: Vec<Option<Digest>> = (0..3).map(|i| Some(Digest::sha256_of(&[i]))).collect();
+        let inv = build(&layers, &ids);
+        let layer_of = |name: &str| {
+            let p = inv.packages.iter().find(|p| p.name == name).expect("present");
+            ids.iter().position(|id| id == &p.locations[0].layer)
+        };
+        assert_eq!(layer_of("base"), Some(0));
+        assert_eq!(layer_of("libc"), Some(1), "an upgrade counts as introduced by the upgrading layer");
+        assert_eq!(layer_of("curl"), Some(1));
+        assert_eq!(inv.packages.len(), 3);
+    }
+
+    #[test]
+    fn a_whiteout_removes_the_database() {
+        let mut top = LayerFacts::default();
+        top.whiteouts.push("var/lib/dpkg".into());
+        let layers = vec![dpkg_layer(&[("base", "1")]), top];
+        assert!(build(&layers, &[None, None]).packages.is_empty());
+    }
+}

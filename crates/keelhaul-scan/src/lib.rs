@@ -1,0 +1,140 @@
+//! The scan pipeline, the one place where the stages meet:
+//!
+//! ```text
+//! Target ──open──► Image(s) ──LayerEngine──► LayerFacts ──build──► Inventory ──► Report
+//! ```
+//!
+//! [`Scanner`] holds what is reused across scans (the analyzer set, the layer cache) and
+//! [`Scanner::scan`] runs one target end to end. The CLI and the service's workers both
+//! call it; neither knows how the stages fit together.
+#![deny(missing_docs)]
+
+use keelhaul_analyze::{AnalyzerSet, LayerCache, LayerEngine, LayerFacts, Limits, Progress, SetError};
+use keelhaul_core::{Digest, Hint};
+use keelhaul_image::{Image, ImageError, OpenOptions, Target};
+use keelhaul_report::{ImageMeta, LayerMeta, Report, Summary};
+
+/// Why a scan could not produce any report.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScanError {
+    /// The target could not be parsed or opened.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// The analyzer set is inconsistent (a bug).
+    #[error(transparent)]
+    Analyzers(#[from] SetError),
+}
+
+impl Hint for ScanError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ScanError::Image(e) => e.hint(),
+            ScanError::Analyzers(_) => None,
+        }
+    }
+}
+
+/// Settings of a [`Scanner`].
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// How to open targets.
+    pub open: OpenOptions,
+    /// Layer cache directory; `None` disables the cache.
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// Bounds on hostile layers.
+    pub limits: Limits,
+    /// Layers analysed at once; 0 means one per core.
+    pub threads: usize,
+}
+
+/// Runs scans.
+pub struct Scanner {
+    engine: LayerEngine,
+    open: OpenOptions,
+}
+
+impl Scanner {
+    /// A scanner with the default analyzers.
+    pub fn new(options: ScanOptions) -> Result<Scanner, ScanError> {
+        let set = AnalyzerSet::new(keelhaul_inventory::default_analyzers())?;
+        let mut engine = LayerEngine::new(set)
+            .with_limits(options.limits)
+            .with_cache(options.cache_dir.map(LayerCache::new));
+        if options.threads > 0 {
+            engine = engine.with_threads(options.threads);
+        }
+        Ok(Scanner {
+            engine,
+            open: options.open,
+        })
+    }
+
+    /// Open a target: one image per selected platform.
+    pub fn open(&self, target: &Target) -> Result<Vec<Image>, ScanError> {
+        Ok(keelhaul_image::open(target, &self.open)?)
+    }
+
+    /// Scan a target: one report per selected platform.
+    pub fn scan(&self, target: &Target, progress: &dyn Progress) -> Result<Vec<Report>, ScanError> {
+        let images = self.open(target)?;
+        Ok(images.iter().map(|image| self.scan_image(image, progress)).collect())
+    }
+
+    /// Scan one opened image.
+    pub fn scan_image(&self, image: &Image, progress: &dyn Progress) -> Report {
+        let results = self.engine.analyze(image, progress);
+        let mut errors = Vec::new();
+        let mut facts: Vec<LayerFacts> = Vec::with_capacity(results.len());
+        let mut ids: Vec<Option<Digest>> = Vec::with_capacity(results.len());
+        for r in results {
+            ids.push(r.layer.id().cloned());
+            if let Some(e) = r.error {
+                errors.push(e.to_string());
+            }
+            facts.push(r.facts);
+        }
+        let inventory = keelhaul_inventory::build(&facts, &ids);
+        let packages = inventory
+            .packages
+            .into_iter()
+            .map(|mut p| {
+                // File lists feed later stages (ownership of language packages), not reports.
+                p.files = Vec::new();
+                p
+            })
+            .collect();
+        Report {
+            target: image.name.clone(),
+            platform: image.platform.clone(),
+            image: ImageMeta {
+                repo_tags: image.repo_tags.clone(),
+                manifest_digest: image.manifest_digest.clone(),
+                index_digest: image.index_digest.clone(),
+                config_digest: image.config_digest.clone(),
+                created: image.config.created.clone(),
+                layers: image
+                    .layers
+                    .iter()
+                    .map(|l| LayerMeta {
+                        index: l.index,
+                        digest: l.digest.clone(),
+                        diff_id: l.diff_id.clone(),
+                        size: l.size,
+                        created_by: l.created_by.clone(),
+                    })
+                    .collect(),
+            },
+            os: inventory.os,
+            packages,
+            vulnerabilities: Vec::new(),
+            secrets: Vec::new(),
+            malware: Vec::new(),
+            baseline: Vec::new(),
+            summary: Summary::default(),
+            warnings: inventory.warnings,
+            complete: errors.is_empty(),
+            errors,
+        }
+    }
+}
