@@ -123,7 +123,12 @@ pub trait Analyzer: Send + Sync {
     /// The files this analyzer wants.
     fn interests(&self) -> Interests;
     /// Analyze one file's whole content.
-    fn analyze(&self, file: &FileInfo<'_>, content: &[u8], out: &mut Output<'_>) -> Result<(), AnalyzeError>;
+    fn analyze(
+        &self,
+        file: &FileInfo<'_>,
+        content: &[u8],
+        out: &mut Output<'_>,
+    ) -> Result<(), AnalyzeError>;
 }
 
 /// Why an [`AnalyzerSet`] could not be built.
@@ -158,7 +163,9 @@ pub struct AnalyzerSet {
 
 impl fmt::Debug for AnalyzerSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AnalyzerSet").field("fingerprint", &self.fingerprint).finish_non_exhaustive()
+        f.debug_struct("AnalyzerSet")
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
     }
 }
 
@@ -197,7 +204,11 @@ impl AnalyzerSet {
             source,
         })?;
         ids.sort_by_key(|id| id.name);
-        let fingerprint = ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+        let fingerprint = ids
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         Ok(AnalyzerSet {
             analyzers,
             max_sizes,

@@ -31,10 +31,11 @@ impl LayerCache {
         // The fingerprint (analyzer names and versions) is hashed into the directory name:
         // any analyzer change starts a fresh namespace instead of reading stale facts.
         let fp = Digest::sha256_of(format!("{FORMAT}:{fingerprint}").as_bytes());
-        self.dir
-            .join("layers")
-            .join(&fp.hex()[..16])
-            .join(format!("{}-{}.json", key.algorithm(), key.hex()))
+        self.dir.join("layers").join(&fp.hex()[..16]).join(format!(
+            "{}-{}.json",
+            key.algorithm(),
+            key.hex()
+        ))
     }
 
     /// The cached facts for a layer, if present and readable.
@@ -54,7 +55,9 @@ impl LayerCache {
     /// reader never sees half an entry.
     pub fn put(&self, fingerprint: &str, key: &Digest, facts: &LayerFacts) -> std::io::Result<()> {
         let path = self.entry(fingerprint, key);
-        let dir = path.parent().ok_or_else(|| std::io::Error::other("cache entry has no parent"))?;
+        let dir = path
+            .parent()
+            .ok_or_else(|| std::io::Error::other("cache entry has no parent"))?;
         std::fs::create_dir_all(dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
         {

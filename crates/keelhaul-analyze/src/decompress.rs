@@ -46,7 +46,9 @@ impl<B: BufRead> Decoded<B> {
         Ok(match compression {
             Compression::None => Decoded::Plain(compressed),
             Compression::Gzip => Decoded::Gzip(flate2::bufread::MultiGzDecoder::new(compressed)),
-            Compression::Zstd => Decoded::Zstd(zstd::stream::read::Decoder::with_buffer(compressed)?),
+            Compression::Zstd => {
+                Decoded::Zstd(zstd::stream::read::Decoder::with_buffer(compressed)?)
+            }
         })
     }
 
@@ -79,7 +81,11 @@ pub(crate) struct Counted<'p, R> {
 }
 
 impl<'p, R> Counted<'p, R> {
-    pub(crate) fn new(inner: R, count: Arc<AtomicU64>, progress: Option<(&'p dyn crate::Progress, usize)>) -> Self {
+    pub(crate) fn new(
+        inner: R,
+        count: Arc<AtomicU64>,
+        progress: Option<(&'p dyn crate::Progress, usize)>,
+    ) -> Self {
         Counted {
             inner,
             count,
@@ -128,7 +134,9 @@ pub enum BombError {
         limit: u64,
     },
     /// A compression ratio no real layer has.
-    #[error("layer expands {ratio}:1 ({out} bytes from {input}), beyond the {limit}:1 limit: a decompression bomb")]
+    #[error(
+        "layer expands {ratio}:1 ({out} bytes from {input}), beyond the {limit}:1 limit: a decompression bomb"
+    )]
     Ratio {
         /// Ratio reached.
         ratio: u64,
@@ -191,7 +199,11 @@ mod tests {
     fn guard_stops_a_zstd_bomb() {
         let zeros = vec![0u8; 64 << 20];
         let bomb = zstd::encode_all(&zeros[..], 19).expect("compress");
-        assert!(bomb.len() < 64 << 10, "zstd packs 64 MiB of zeros into {} bytes", bomb.len());
+        assert!(
+            bomb.len() < 64 << 10,
+            "zstd packs 64 MiB of zeros into {} bytes",
+            bomb.len()
+        );
         let count = Arc::new(AtomicU64::new(0));
         let counted = Counted::new(io::BufReader::new(&bomb[..]), Arc::clone(&count), None);
         let dec = Decoded::new(Compression::Zstd, counted).expect("decoder");
@@ -206,6 +218,11 @@ mod tests {
             limits,
         };
         let err = io::copy(&mut guard, &mut io::sink()).expect_err("bomb stopped");
-        assert!(err.get_ref().and_then(|e| e.downcast_ref::<BombError>()).is_some(), "{err}");
+        assert!(
+            err.get_ref()
+                .and_then(|e| e.downcast_ref::<BombError>())
+                .is_some(),
+            "{err}"
+        );
     }
 }

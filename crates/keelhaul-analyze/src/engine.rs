@@ -6,7 +6,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use keelhaul_core::Digest;
-use keelhaul_image::{DigestMismatch, FileRegion, Image, ImageError, Layer, LayerData, VerifyingReader};
+use keelhaul_image::{
+    DigestMismatch, FileRegion, Image, ImageError, Layer, LayerData, VerifyingReader,
+};
 
 use crate::analyzer::AnalyzerSet;
 use crate::cache::LayerCache;
@@ -133,6 +135,7 @@ pub struct LayerEngine {
     limits: Limits,
     cache: Option<LayerCache>,
     threads: usize,
+    verify_local: bool,
 }
 
 impl LayerEngine {
@@ -143,7 +146,15 @@ impl LayerEngine {
             limits: Limits::default(),
             cache: None,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            verify_local: false,
         }
+    }
+
+    /// Also hash uncompressed layers of local archives (read in full instead of skipping
+    /// the bodies no analyzer wants).
+    pub fn with_verify_local(mut self, verify: bool) -> LayerEngine {
+        self.verify_local = verify;
+        self
     }
 
     /// Use these limits.
@@ -183,7 +194,8 @@ impl LayerEngine {
         }
         order.sort_by_key(|&i| std::cmp::Reverse(layers[i].size.unwrap_or(0)));
         let next = AtomicUsize::new(0);
-        let results: Mutex<Vec<Option<LayerResult>>> = Mutex::new((0..layers.len()).map(|_| None).collect());
+        let results: Mutex<Vec<Option<LayerResult>>> =
+            Mutex::new((0..layers.len()).map(|_| None).collect());
         let workers = self.threads.min(order.len()).max(1);
         std::thread::scope(|s| {
             for _ in 0..workers {
@@ -201,7 +213,8 @@ impl LayerEngine {
         // Fill in repeated layers from their first occurrence.
         for i in 0..layers.len() {
             if results[i].is_none()
-                && let Some(j) = (0..layers.len()).find(|&j| results[j].is_some() && layers[j].id() == layers[i].id())
+                && let Some(j) = (0..layers.len())
+                    .find(|&j| results[j].is_some() && layers[j].id() == layers[i].id())
                 && let Some(first) = &results[j]
             {
                 results[i] = Some(LayerResult {
@@ -231,21 +244,26 @@ impl LayerEngine {
             .collect()
     }
 
+    fn cached(&self, key: Option<&Digest>) -> Option<LayerFacts> {
+        self.cache.as_ref()?.get(self.set.fingerprint(), key?)
+    }
+
     fn analyze_layer(&self, image: &Image, layer: &Layer, progress: &dyn Progress) -> LayerResult {
-        let key = layer.digest.clone().or_else(|| layer.diff_id.clone());
-        let fingerprint = self.set.fingerprint();
-        if let (Some(cache), Some(key)) = (&self.cache, &key)
-            && let Some(facts) = cache.get(fingerprint, key)
-        {
+        // Entries under a layer's own digest are only ever written after that digest was
+        // verified, so any source of the same content may use them.
+        let verified_key = layer.digest.clone().or_else(|| layer.diff_id.clone());
+        let done = |facts, from_cache, error| LayerResult {
+            layer: layer.clone(),
+            facts,
+            from_cache,
+            error,
+        };
+        if let Some(facts) = self.cached(verified_key.as_ref()) {
             progress.layer_finished(layer.index, true);
-            return LayerResult {
-                layer: layer.clone(),
-                facts,
-                from_cache: true,
-                error: None,
-            };
+            return done(facts, true, None);
         }
         progress.layer_started(layer);
+        let mut key = verified_key;
         let outcome = match image.open_layer(layer) {
             Err(e) => Err((LayerFacts::default(), LayerErrorKind::Open(e))),
             Ok(LayerData::Directory(root)) => {
@@ -253,46 +271,98 @@ impl LayerEngine {
                 walker.dir(&root);
                 Ok(walker.finish())
             }
-            Ok(LayerData::File(region)) => self.walk_region(&region, layer, progress),
+            Ok(LayerData::File(region)) => match self.region_plan(&region, layer) {
+                Err(failure) => Err(failure),
+                Ok(RegionPlan::Seek { unverified_key }) => {
+                    key = unverified_key;
+                    if let Some(facts) = self.cached(key.as_ref()) {
+                        progress.layer_finished(layer.index, true);
+                        return done(facts, true, None);
+                    }
+                    let walked = self.walk_seekable(&region);
+                    progress.layer_advanced(layer.index, region.len);
+                    walked
+                }
+                Ok(RegionPlan::Hash(compression)) => {
+                    self.walk_region(&region, compression, layer, progress)
+                }
+            },
             Ok(LayerData::Stream(stream)) => self.walk_stream(stream, layer, progress),
         };
         progress.layer_finished(layer.index, false);
         match outcome {
             Ok(facts) => {
                 if let (Some(cache), Some(key)) = (&self.cache, &key)
-                    && let Err(e) = cache.put(fingerprint, key, &facts)
+                    && let Err(e) = cache.put(self.set.fingerprint(), key, &facts)
                 {
-                    tracing::warn!("could not write the layer cache in `{}`: {e}", cache.dir().display());
+                    tracing::warn!(
+                        "could not write the layer cache in `{}`: {e}",
+                        cache.dir().display()
+                    );
                 }
-                LayerResult {
-                    layer: layer.clone(),
-                    facts,
-                    from_cache: false,
-                    error: None,
-                }
+                done(facts, false, None)
             }
-            Err((facts, kind)) => LayerResult {
-                layer: layer.clone(),
+            Err((facts, kind)) => done(
                 facts,
-                from_cache: false,
-                error: Some(LayerError {
+                false,
+                Some(LayerError {
                     image: image.name.clone(),
                     index: layer.index,
                     id: layer_id(layer),
                     kind,
                 }),
-            },
+            ),
         }
     }
 
+    /// How to read a local region: an uncompressed tar is walked with seeks and not hashed
+    /// (hashing would mean reading every body the seeks skip: for a docker-archive that is
+    /// most of the cost of the scan) unless `verify_local` is set; anything else is streamed
+    /// and hashed on a second thread.
+    fn region_plan(&self, region: &FileRegion, layer: &Layer) -> Result<RegionPlan, Failure> {
+        let mut head = [0u8; 8];
+        let n = region
+            .open()
+            .and_then(|mut r| read_up_to(&mut r, &mut head))
+            .map_err(|e| (LayerFacts::default(), LayerErrorKind::Read(e)))?;
+        let compression = detect(&head[..n])
+            .map_err(|c| (LayerFacts::default(), LayerErrorKind::Compression(c)))?;
+        if compression != Compression::None || self.verify_local {
+            return Ok(RegionPlan::Hash(compression));
+        }
+        if let Some(size) = layer.size.filter(|s| *s != region.len) {
+            return Err((
+                LayerFacts::default(),
+                LayerErrorKind::Read(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "the archive holds {} bytes where the manifest says {size}",
+                        region.len
+                    ),
+                )),
+            ));
+        }
+        Ok(RegionPlan::Seek {
+            unverified_key: unverified_key(region, layer),
+        })
+    }
     /// A registry download: verified inline as it streams.
-    fn walk_stream(&self, stream: Box<dyn Read + Send>, layer: &Layer, progress: &dyn Progress) -> Result<LayerFacts, Failure> {
+    fn walk_stream(
+        &self,
+        stream: Box<dyn Read + Send>,
+        layer: &Layer,
+        progress: &dyn Progress,
+    ) -> Result<LayerFacts, Failure> {
         let count = Arc::new(AtomicU64::new(0));
         let counted = Counted::new(stream, Arc::clone(&count), Some((progress, layer.index)));
         let verified = VerifyingReader::optional(counted, layer.digest.clone());
         let mut raw = BufReader::with_capacity(256 << 10, verified);
         let compression = peek_compression(&mut raw)?;
-        let decompressed_expect = if layer.digest.is_none() { layer.diff_id.clone() } else { None };
+        let decompressed_expect = if layer.digest.is_none() {
+            layer.diff_id.clone()
+        } else {
+            None
+        };
         let (facts, mut raw) = self.walk_decoded(raw, compression, decompressed_expect, count)?;
         // Read to the end of the blob so the digest is checked over every byte.
         match io::copy(&mut raw, &mut io::sink()) {
@@ -301,45 +371,61 @@ impl LayerEngine {
         }
     }
 
-    /// A local file region: uncompressed tars are walked with seeks (bodies nobody wants are
-    /// never read), compressed ones are streamed; either way a second thread hashes the
-    /// region while the first parses.
-    fn walk_region(&self, region: &FileRegion, layer: &Layer, progress: &dyn Progress) -> Result<LayerFacts, Failure> {
-        let mut head = [0u8; 8];
-        let n = region
-            .open()
-            .and_then(|mut r| read_up_to(&mut r, &mut head))
-            .map_err(|e| (LayerFacts::default(), LayerErrorKind::Read(e)))?;
-        let compression = detect(&head[..n]).map_err(|c| (LayerFacts::default(), LayerErrorKind::Compression(c)))?;
+    /// A local file region, streamed (and decompressed when it is compressed) while a
+    /// second thread hashes it.
+    fn walk_region(
+        &self,
+        region: &FileRegion,
+        compression: Compression,
+        layer: &Layer,
+        progress: &dyn Progress,
+    ) -> Result<LayerFacts, Failure> {
         let stored_expect = match compression {
             Compression::None => layer.digest.clone().or_else(|| layer.diff_id.clone()),
             _ => layer.digest.clone(),
         };
-        let hasher = stored_expect.as_ref().map(|d| hash_in_background(region.clone(), d.clone()));
+        let hasher = stored_expect
+            .as_ref()
+            .map(|d| hash_in_background(region.clone(), d.clone()));
         let walked = if compression == Compression::None {
             self.walk_seekable(region)
         } else {
             let count = Arc::new(AtomicU64::new(0));
-            let opened = region.open().map_err(|e| (LayerFacts::default(), LayerErrorKind::Read(e)))?;
+            let opened = region
+                .open()
+                .map_err(|e| (LayerFacts::default(), LayerErrorKind::Read(e)))?;
             let raw = Counted::new(opened, Arc::clone(&count), Some((progress, layer.index)));
-            let decompressed_expect = if layer.digest.is_none() { layer.diff_id.clone() } else { None };
-            self.walk_decoded(raw, compression, decompressed_expect, count).map(|(facts, _)| facts)
+            let decompressed_expect = if layer.digest.is_none() {
+                layer.diff_id.clone()
+            } else {
+                None
+            };
+            self.walk_decoded(raw, compression, decompressed_expect, count)
+                .map(|(facts, _)| facts)
         };
         progress.layer_advanced(layer.index, region.len);
-        let hashed = hasher.map(|h| h.join().unwrap_or_else(|_| Err(io::Error::other("hashing thread panicked"))));
+        let hashed = hasher.map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(io::Error::other("hashing thread panicked")))
+        });
         match (walked, hashed, stored_expect) {
             (Err(failure), _, _) => Err(failure),
             (Ok(facts), Some(Err(e)), _) => Err((facts, LayerErrorKind::Read(e))),
-            (Ok(facts), Some(Ok(actual)), Some(expected)) if actual != expected => Err((facts, LayerErrorKind::Digest { expected, actual })),
+            (Ok(facts), Some(Ok(actual)), Some(expected)) if actual != expected => {
+                Err((facts, LayerErrorKind::Digest { expected, actual }))
+            }
             (Ok(facts), _, _) => Ok(facts),
         }
     }
 
     fn walk_seekable(&self, region: &FileRegion) -> Result<LayerFacts, Failure> {
-        let reader = SeekableRegion::open(region).map_err(|e| (LayerFacts::default(), LayerErrorKind::Read(e)))?;
+        let reader = SeekableRegion::open(region)
+            .map_err(|e| (LayerFacts::default(), LayerErrorKind::Read(e)))?;
         let mut archive = tar::Archive::new(reader);
         let mut walker = Walker::new(&self.set);
-        let walked = archive.entries_with_seek().and_then(|entries| walker.tar(entries));
+        let walked = archive
+            .entries_with_seek()
+            .and_then(|entries| walker.tar(entries));
         let facts = walker.finish();
         match walked {
             Ok(()) => Ok(facts),
@@ -356,7 +442,8 @@ impl LayerEngine {
         decompressed_expect: Option<Digest>,
         compressed_count: Arc<AtomicU64>,
     ) -> Result<(LayerFacts, B), Failure> {
-        let decoded = Decoded::new(compression, raw).map_err(|e| (LayerFacts::default(), LayerErrorKind::Read(e)))?;
+        let decoded = Decoded::new(compression, raw)
+            .map_err(|e| (LayerFacts::default(), LayerErrorKind::Read(e)))?;
         let guard = BombGuard {
             inner: VerifyingReader::optional(decoded, decompressed_expect),
             out: 0,
@@ -377,7 +464,9 @@ impl LayerEngine {
 }
 
 fn peek_compression<B: BufRead>(raw: &mut B) -> Result<Compression, Failure> {
-    let head = raw.fill_buf().map_err(|e| (LayerFacts::default(), classify(e)))?;
+    let head = raw
+        .fill_buf()
+        .map_err(|e| (LayerFacts::default(), classify(e)))?;
     detect(head).map_err(|c| (LayerFacts::default(), LayerErrorKind::Compression(c)))
 }
 
@@ -392,6 +481,35 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+enum RegionPlan {
+    /// Walk with seeks, unhashed; cache under a key tied to this very file.
+    Seek { unverified_key: Option<Digest> },
+    /// Stream and hash.
+    Hash(Compression),
+}
+
+/// A cache key for facts read from a layer whose bytes were not hashed: it names the file,
+/// its position, size, inode and modification time, so the entry serves re-scans of this
+/// same unchanged archive and can never stand in for the layer's digest elsewhere.
+fn unverified_key(region: &FileRegion, layer: &Layer) -> Option<Digest> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&region.path).ok()?;
+    let path = std::fs::canonicalize(&region.path).ok()?;
+    let text = format!(
+        "unverified\0{}\0{}\0{}\0{}\0{}\0{}\0{}",
+        path.display(),
+        region.offset,
+        region.len,
+        meta.ino(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        layer.id().map(Digest::as_str).unwrap_or_default()
+    );
+    Some(Digest::sha256_of(text.as_bytes()))
+}
+
 fn layer_id(layer: &Layer) -> String {
-    layer.id().map_or_else(|| "no digest".to_owned(), |d| d.short().to_owned())
+    layer
+        .id()
+        .map_or_else(|| "no digest".to_owned(), |d| d.short().to_owned())
 }

@@ -27,9 +27,13 @@ mod region;
 mod view;
 mod walk;
 
-pub use analyzer::{AnalyzeError, Analyzer, AnalyzerId, AnalyzerSet, FileInfo, Interests, Output, SetError};
+pub use analyzer::{
+    AnalyzeError, Analyzer, AnalyzerId, AnalyzerSet, FileInfo, Interests, Output, SetError,
+};
 pub use cache::LayerCache;
 pub use decompress::{BombError, Compression};
-pub use engine::{LayerEngine, LayerError, LayerErrorKind, LayerResult, Limits, NoProgress, Progress};
+pub use engine::{
+    LayerEngine, LayerError, LayerErrorKind, LayerResult, Limits, NoProgress, Progress,
+};
 pub use facts::{Artifact, Fact, LayerFacts, LayerStats};
 pub use view::{ImageView, LinkError};

@@ -56,12 +56,22 @@ pub(crate) fn whiteout(path: &str) -> Option<Whiteout> {
         Some((d, b)) => (d, b),
         None => ("", path),
     };
-    let join = |name: &str| if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") };
+    let join = |name: &str| {
+        if dir.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{dir}/{name}")
+        }
+    };
     if base == OPAQUE {
         Some(Whiteout::Opaque(dir.to_owned()))
     } else if let Some(name) = base.strip_prefix(WHITEOUT_PREFIX) {
         // Other `.wh..wh.*` names are aufs bookkeeping (hardlink dirs), not deletions.
-        if name.starts_with(".wh.") || name.is_empty() { None } else { Some(Whiteout::Delete(join(name))) }
+        if name.starts_with(".wh.") || name.is_empty() {
+            None
+        } else {
+            Some(Whiteout::Delete(join(name)))
+        }
     } else {
         None
     }
@@ -69,7 +79,9 @@ pub(crate) fn whiteout(path: &str) -> Option<Whiteout> {
 
 /// Whether `ancestor` is `path` or one of its parent directories ("" is the root).
 pub(crate) fn is_at_or_below(path: &str, ancestor: &str) -> bool {
-    ancestor.is_empty() || path == ancestor || (path.starts_with(ancestor) && path.as_bytes().get(ancestor.len()) == Some(&b'/'))
+    ancestor.is_empty()
+        || path == ancestor
+        || (path.starts_with(ancestor) && path.as_bytes().get(ancestor.len()) == Some(&b'/'))
 }
 
 #[cfg(test)]
@@ -85,7 +97,10 @@ mod tests {
 
     #[test]
     fn normalizes_tar_names() {
-        assert_eq!(normalize(b"./var/lib/dpkg/status"), normal("var/lib/dpkg/status"));
+        assert_eq!(
+            normalize(b"./var/lib/dpkg/status"),
+            normal("var/lib/dpkg/status")
+        );
         assert_eq!(normalize(b"var//lib/./x/"), normal("var/lib/x"));
         assert_eq!(normalize(b"a/b/../c"), normal("a/c"));
         assert_eq!(normalize(b"../../etc/passwd"), EntryPath::Escapes);
@@ -102,9 +117,15 @@ mod tests {
 
     #[test]
     fn recognises_whiteouts() {
-        assert_eq!(whiteout("usr/share/.wh.man"), Some(Whiteout::Delete("usr/share/man".into())));
+        assert_eq!(
+            whiteout("usr/share/.wh.man"),
+            Some(Whiteout::Delete("usr/share/man".into()))
+        );
         assert_eq!(whiteout(".wh.etc"), Some(Whiteout::Delete("etc".into())));
-        assert_eq!(whiteout("opt/app/lib/.wh..wh..opq"), Some(Whiteout::Opaque("opt/app/lib".into())));
+        assert_eq!(
+            whiteout("opt/app/lib/.wh..wh..opq"),
+            Some(Whiteout::Opaque("opt/app/lib".into()))
+        );
         assert_eq!(whiteout(".wh..wh.plnk"), None);
         assert_eq!(whiteout("etc/passwd"), None);
         assert!(is_at_or_below("usr/share/man/x", "usr/share/man"));

@@ -85,7 +85,12 @@ impl Seek for SeekableRegion {
             SeekFrom::Current(d) => self.pos().checked_add_signed(d),
             SeekFrom::End(d) => self.len.checked_add_signed(d),
         }
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start of the region"))?;
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start of the region",
+            )
+        })?;
         if target >= self.buf_pos && target <= self.buf_pos + self.buf.len() as u64 {
             self.cursor = (target - self.buf_pos) as usize;
         } else {
@@ -98,7 +103,10 @@ impl Seek for SeekableRegion {
 }
 
 /// Hash a file region on its own thread.
-pub(crate) fn hash_in_background(region: FileRegion, algorithm_of: Digest) -> JoinHandle<io::Result<Digest>> {
+pub(crate) fn hash_in_background(
+    region: FileRegion,
+    algorithm_of: Digest,
+) -> JoinHandle<io::Result<Digest>> {
     std::thread::spawn(move || {
         let mut reader = region.open()?;
         let mut hasher = algorithm_of.hasher();
@@ -113,7 +121,10 @@ pub(crate) fn hash_in_background(region: FileRegion, algorithm_of: Digest) -> Jo
             hasher.update(&buf[..n]);
         }
         if total < region.len {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file is shorter than the region"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "file is shorter than the region",
+            ));
         }
         Ok(hasher.finish())
     })
@@ -148,7 +159,10 @@ mod tests {
         r.read_to_end(&mut rest).expect("read");
         assert_eq!(rest.len(), 150_000 - 100_035);
         assert!(r.seek(SeekFrom::Current(-1_000_000)).is_err());
-        let d = hash_in_background(region, Digest::sha256_of(b"")).join().expect("thread").expect("hash");
+        let d = hash_in_background(region, Digest::sha256_of(b""))
+            .join()
+            .expect("thread")
+            .expect("hash");
         assert_eq!(d, Digest::sha256_of(&data[1000..151_000]));
     }
 }

@@ -41,7 +41,9 @@ impl<'a> ImageView<'a> {
             .skip(layer + 1)
             .any(|(_, l)| {
                 l.whiteouts.iter().any(|w| is_at_or_below(path, w))
-                    || l.opaque_dirs.iter().any(|d| path != d && is_at_or_below(path, d))
+                    || l.opaque_dirs
+                        .iter()
+                        .any(|d| path != d && is_at_or_below(path, d))
             })
     }
 
@@ -52,7 +54,11 @@ impl<'a> ImageView<'a> {
         if self.deleted_between(path, layer, top) {
             return false;
         }
-        !self.layers.iter().skip(layer + 1).any(|l| l.matched.binary_search_by(|m| m.as_str().cmp(path)).is_ok())
+        !self
+            .layers
+            .iter()
+            .skip(layer + 1)
+            .any(|l| l.matched.binary_search_by(|m| m.as_str().cmp(path)).is_ok())
     }
 
     /// Every artifact whose file is in the final filesystem, with its layer index.
@@ -70,7 +76,10 @@ impl<'a> ImageView<'a> {
     pub fn lineage(&self, analyzer: &str, slot: &str, top: usize) -> Vec<(usize, &'a Artifact)> {
         let mut chain: Vec<(usize, &'a Artifact)> = Vec::new();
         for i in (0..=top.min(self.layers.len().saturating_sub(1))).rev() {
-            let here = self.layers[i].artifacts.iter().find(|a| a.analyzer == analyzer && a.slot() == slot);
+            let here = self.layers[i]
+                .artifacts
+                .iter()
+                .find(|a| a.analyzer == analyzer && a.slot() == slot);
             let Some(a) = here else { continue };
             if let Some(&(above, _)) = chain.last()
                 && self.deleted_between(&a.path, i, above)
@@ -95,7 +104,9 @@ impl<'a> ImageView<'a> {
             let base = if target.starts_with('/') {
                 String::new()
             } else {
-                current.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_owned())
+                current
+                    .rsplit_once('/')
+                    .map_or(String::new(), |(d, _)| d.to_owned())
             };
             current = clamp_join(&base, target);
         }
@@ -103,11 +114,12 @@ impl<'a> ImageView<'a> {
     }
 
     fn visible_symlink(&self, path: &str) -> Option<&'a str> {
-        self.layers
-            .iter()
-            .enumerate()
-            .rev()
-            .find_map(|(i, l)| l.symlinks.get(path).filter(|_| self.visible(i, path)).map(String::as_str))
+        self.layers.iter().enumerate().rev().find_map(|(i, l)| {
+            l.symlinks
+                .get(path)
+                .filter(|_| self.visible(i, path))
+                .map(String::as_str)
+        })
     }
 
     /// The visible text of a release-style file, after resolving symlinks.
@@ -181,13 +193,24 @@ mod tests {
     #[test]
     fn symlinks_stay_inside_the_root() {
         let mut l0 = LayerFacts::default();
-        l0.symlinks.insert("etc/os-release".into(), "../usr/lib/os-release".into());
-        l0.symlinks.insert("etc/escape".into(), "../../../../usr/lib/os-release".into());
-        l0.symlinks.insert("etc/abs".into(), "/usr/lib/os-release".into());
+        l0.symlinks
+            .insert("etc/os-release".into(), "../usr/lib/os-release".into());
+        l0.symlinks
+            .insert("etc/escape".into(), "../../../../usr/lib/os-release".into());
+        l0.symlinks
+            .insert("etc/abs".into(), "/usr/lib/os-release".into());
         l0.symlinks.insert("loop/a".into(), "b".into());
         l0.symlinks.insert("loop/b".into(), "a".into());
-        l0.artifacts.push(text_artifact("usr/lib/os-release", "ID=debian"));
-        l0.matched = vec!["etc/abs".into(), "etc/escape".into(), "etc/os-release".into(), "loop/a".into(), "loop/b".into(), "usr/lib/os-release".into()];
+        l0.artifacts
+            .push(text_artifact("usr/lib/os-release", "ID=debian"));
+        l0.matched = vec![
+            "etc/abs".into(),
+            "etc/escape".into(),
+            "etc/os-release".into(),
+            "loop/a".into(),
+            "loop/b".into(),
+            "usr/lib/os-release".into(),
+        ];
         let layers = vec![l0];
         let v = ImageView::new(&layers);
         assert_eq!(v.text("etc/os-release"), Some("ID=debian"));

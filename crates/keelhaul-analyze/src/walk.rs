@@ -64,7 +64,9 @@ impl<'a> Walker<'a> {
                 EntryPath::Escapes => {
                     self.escaping_paths += 1;
                     let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-                    self.warn_path(format!("`{raw}`: path climbs out of the image root with `..`; skipped"));
+                    self.warn_path(format!(
+                        "`{raw}`: path climbs out of the image root with `..`; skipped"
+                    ));
                     continue;
                 }
             };
@@ -74,7 +76,9 @@ impl<'a> Walker<'a> {
             let kind = entry.header().entry_type();
             match kind {
                 tar::EntryType::Symlink => {
-                    let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned());
+                    let target = entry
+                        .link_name_bytes()
+                        .map(|t| String::from_utf8_lossy(&t).into_owned());
                     if let Some(target) = target {
                         self.symlink(path, target);
                     }
@@ -82,11 +86,17 @@ impl<'a> Walker<'a> {
                 tar::EntryType::Link => {
                     let target = entry.link_name_bytes().map(|t| normalize(&t));
                     match target {
-                        Some(EntryPath::Normal { path: target, .. }) => self.hardlink(&path, &target),
-                        _ => self.warn_path(format!("`{path}`: hard link target is outside the image root; skipped")),
+                        Some(EntryPath::Normal { path: target, .. }) => {
+                            self.hardlink(&path, &target)
+                        }
+                        _ => self.warn_path(format!(
+                            "`{path}`: hard link target is outside the image root; skipped"
+                        )),
                     }
                 }
-                tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                tar::EntryType::Regular
+                | tar::EntryType::Continuous
+                | tar::EntryType::GNUSparse => {
                     let mode = entry.header().mode().unwrap_or(0);
                     self.file(&path, size, mode, &mut entry)?;
                 }
@@ -106,7 +116,8 @@ impl<'a> Walker<'a> {
     }
 
     fn want(&mut self, path: &str) -> bool {
-        self.set.wanted_into(path, &mut self.wanted, &mut self.scratch);
+        self.set
+            .wanted_into(path, &mut self.wanted, &mut self.scratch);
         !self.wanted.is_empty()
     }
 
@@ -137,7 +148,9 @@ impl<'a> Walker<'a> {
             })
             .collect();
         if copies.is_empty() && !self.analyzed.contains(target) {
-            self.warn_path(format!("`{path}`: hard link to `{target}`, which was not read; skipped"));
+            self.warn_path(format!(
+                "`{path}`: hard link to `{target}`, which was not read; skipped"
+            ));
         }
         self.facts.artifacts.extend(copies);
     }
@@ -150,13 +163,19 @@ impl<'a> Walker<'a> {
         let limit = self.set.max_size(&self.wanted);
         if size > limit {
             let names: Vec<&str> = self.wanted.iter().map(|&i| self.set.name(i)).collect();
-            self.warn_path(format!("`{path}`: {size} bytes, over the {limit}-byte limit of {}; skipped", names.join(", ")));
+            self.warn_path(format!(
+                "`{path}`: {size} bytes, over the {limit}-byte limit of {}; skipped",
+                names.join(", ")
+            ));
             return Ok(());
         }
         self.content.clear();
         body.take(size).read_to_end(&mut self.content)?;
         if (self.content.len() as u64) < size {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("`{path}` is truncated")));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("`{path}` is truncated"),
+            ));
         }
         self.dispatch(path, size, mode);
         Ok(())
@@ -166,7 +185,13 @@ impl<'a> Walker<'a> {
         let info = FileInfo { path, size, mode };
         for i in 0..self.wanted.len() {
             let analyzer = self.wanted[i];
-            self.set.run(analyzer, &info, &self.content, &mut self.facts.artifacts, &mut self.facts.warnings);
+            self.set.run(
+                analyzer,
+                &info,
+                &self.content,
+                &mut self.facts.artifacts,
+                &mut self.facts.warnings,
+            );
         }
         self.facts.stats.analyzed_files += 1;
         self.analyzed.insert(path.to_owned());
@@ -176,9 +201,14 @@ impl<'a> Walker<'a> {
     /// when the root is `/`.
     pub(crate) fn dir(&mut self, root: &Path) {
         let is_host_root = root.canonicalize().is_ok_and(|p| p == Path::new("/"));
-        let walk = walkdir::WalkDir::new(root).follow_links(false).into_iter().filter_entry(|e| {
-            !(is_host_root && e.depth() == 1 && matches!(e.file_name().to_str(), Some("proc" | "sys" | "dev")))
-        });
+        let walk = walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .into_iter()
+            .filter_entry(|e| {
+                !(is_host_root
+                    && e.depth() == 1
+                    && matches!(e.file_name().to_str(), Some("proc" | "sys" | "dev")))
+            });
         let mut unreadable = 0u64;
         for entry in walk {
             let entry = match entry {
@@ -192,7 +222,9 @@ impl<'a> Walker<'a> {
                 }
             };
             self.facts.stats.entries += 1;
-            let Ok(rel) = entry.path().strip_prefix(root) else { continue };
+            let Ok(rel) = entry.path().strip_prefix(root) else {
+                continue;
+            };
             let path = rel.to_string_lossy().into_owned();
             if path.is_empty() {
                 continue;
@@ -207,7 +239,9 @@ impl<'a> Walker<'a> {
             }
         }
         if unreadable > MAX_PATH_WARNINGS as u64 {
-            self.facts.warnings.push(format!("{unreadable} entries could not be read in all"));
+            self.facts
+                .warnings
+                .push(format!("{unreadable} entries could not be read in all"));
         }
     }
 
@@ -219,15 +253,24 @@ impl<'a> Walker<'a> {
         let (meta, file) = match opened {
             Ok(x) => x,
             Err(e) => {
-                self.facts.warnings.push(format!("`{path}`: cannot read ({e})"));
+                self.facts
+                    .warnings
+                    .push(format!("`{path}`: cannot read ({e})"));
                 return;
             }
         };
         use std::os::unix::fs::PermissionsExt;
         let size = meta.len();
         self.facts.stats.bytes += size;
-        if let Err(e) = self.file(path, size, meta.permissions().mode(), &mut io::BufReader::new(file)) {
-            self.facts.warnings.push(format!("`{path}`: cannot read ({e})"));
+        if let Err(e) = self.file(
+            path,
+            size,
+            meta.permissions().mode(),
+            &mut io::BufReader::new(file),
+        ) {
+            self.facts
+                .warnings
+                .push(format!("`{path}`: cannot read ({e})"));
         }
     }
 

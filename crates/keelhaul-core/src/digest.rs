@@ -119,7 +119,11 @@ impl FromStr for Digest {
             "sha512" => 128,
             _ => return Err(DigestError::Algorithm(s.to_owned())),
         };
-        if hex.len() != expected_len || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if hex.len() != expected_len
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(DigestError::Encoding(s.to_owned()));
         }
         Ok(Digest {
@@ -164,9 +168,18 @@ mod tests {
         let d: Digest = empty.parse().expect("valid digest");
         assert_eq!(d, Digest::sha256_of(b""));
         assert_eq!(d.short(), "sha256:e3b0c44298fc");
-        assert!(matches!("md5:abcd".parse::<Digest>(), Err(DigestError::Algorithm(_))));
-        assert!(matches!("sha256:ABCD".parse::<Digest>(), Err(DigestError::Encoding(_))));
-        assert!(matches!("sha256".parse::<Digest>(), Err(DigestError::NoAlgorithm(_))));
+        assert!(matches!(
+            "md5:abcd".parse::<Digest>(),
+            Err(DigestError::Algorithm(_))
+        ));
+        assert!(matches!(
+            "sha256:ABCD".parse::<Digest>(),
+            Err(DigestError::Encoding(_))
+        ));
+        assert!(matches!(
+            "sha256".parse::<Digest>(),
+            Err(DigestError::NoAlgorithm(_))
+        ));
         let upper = empty.to_uppercase().replace("SHA256", "sha256");
         assert!(upper.parse::<Digest>().is_err());
     }

@@ -46,10 +46,11 @@ impl OsRelease {
         let mut parts = v.split('.');
         let major = parts.next().unwrap_or(v);
         Some(match self.family.as_str() {
-            "debian" | "rhel" | "centos" | "rocky" | "almalinux" | "ol" | "fedora" | "anolis" | "alinux" | "euleros" => {
-                major.to_owned()
+            "debian" | "rhel" | "centos" | "rocky" | "almalinux" | "ol" | "fedora" | "anolis"
+            | "alinux" | "euleros" => major.to_owned(),
+            "alpine" | "ubuntu" | "photon" | "opensuse-leap" | "openeuler" | "hce" => {
+                self.major_minor().unwrap_or_else(|| v.to_owned())
             }
-            "alpine" | "ubuntu" | "photon" | "opensuse-leap" | "openeuler" | "hce" => self.major_minor().unwrap_or_else(|| v.to_owned()),
             _ => v.to_owned(),
         })
     }
@@ -58,7 +59,11 @@ impl OsRelease {
     pub fn major_minor(&self) -> Option<String> {
         let v = self.version.as_deref()?;
         let parts: Vec<&str> = v.split('.').collect();
-        Some(if parts.len() >= 2 { format!("{}.{}", parts[0], parts[1]) } else { v.to_owned() })
+        Some(if parts.len() >= 2 {
+            format!("{}.{}", parts[0], parts[1])
+        } else {
+            v.to_owned()
+        })
     }
 
     /// The `distro` purl qualifier value: `debian-12`, `alpine-3.20.3`, `rhel-9.4`.
@@ -77,12 +82,38 @@ mod tests {
 
     #[test]
     fn feed_release_per_family() {
-        assert_eq!(OsRelease::new("debian", Some("12.8")).feed_release().as_deref(), Some("12"));
-        assert_eq!(OsRelease::new("alpine", Some("3.20.3")).feed_release().as_deref(), Some("3.20"));
-        assert_eq!(OsRelease::new("almalinux", Some("9.4")).feed_release().as_deref(), Some("9"));
-        assert_eq!(OsRelease::new("ubuntu", Some("24.04")).feed_release().as_deref(), Some("24.04"));
+        assert_eq!(
+            OsRelease::new("debian", Some("12.8"))
+                .feed_release()
+                .as_deref(),
+            Some("12")
+        );
+        assert_eq!(
+            OsRelease::new("alpine", Some("3.20.3"))
+                .feed_release()
+                .as_deref(),
+            Some("3.20")
+        );
+        assert_eq!(
+            OsRelease::new("almalinux", Some("9.4"))
+                .feed_release()
+                .as_deref(),
+            Some("9")
+        );
+        assert_eq!(
+            OsRelease::new("ubuntu", Some("24.04"))
+                .feed_release()
+                .as_deref(),
+            Some("24.04")
+        );
         assert_eq!(OsRelease::new("debian", None).feed_release(), None);
-        assert_eq!(OsRelease::new("debian", Some("12.8")).purl_distro(), "debian-12");
-        assert_eq!(OsRelease::new("alpine", Some("3.20.3")).purl_distro(), "alpine-3.20.3");
+        assert_eq!(
+            OsRelease::new("debian", Some("12.8")).purl_distro(),
+            "debian-12"
+        );
+        assert_eq!(
+            OsRelease::new("alpine", Some("3.20.3")).purl_distro(),
+            "alpine-3.20.3"
+        );
     }
 }

@@ -3,7 +3,9 @@ use std::fmt;
 use crate::{Digest, OsRelease};
 
 /// A package ecosystem, named by its purl type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Ecosystem {
@@ -38,7 +40,9 @@ impl fmt::Display for Ecosystem {
 }
 
 /// Where a package was found: the layer that introduced it and the file that records it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Location {
     /// The layer's diff id (digest of the uncompressed layer) or, when the image does not
     /// state one, the blob digest; `None` for a directory target.
@@ -92,7 +96,11 @@ pub struct Package {
 
 impl Package {
     /// A package with the required fields set and everything else empty.
-    pub fn new(ecosystem: Ecosystem, name: impl Into<String>, version: impl Into<String>) -> Package {
+    pub fn new(
+        ecosystem: Ecosystem,
+        name: impl Into<String>,
+        version: impl Into<String>,
+    ) -> Package {
         Package {
             name: name.into(),
             version: version.into(),
@@ -147,7 +155,8 @@ pub fn purl_for(package: &Package, os: Option<&OsRelease>) -> String {
         _ => package.version.as_str(),
     };
     let build = || -> Result<String, packageurl::Error> {
-        let mut purl = packageurl::PackageUrl::new(package.ecosystem.purl_type(), package.name.as_str())?;
+        let mut purl =
+            packageurl::PackageUrl::new(package.ecosystem.purl_type(), package.name.as_str())?;
         purl.with_namespace(namespace.as_str())?;
         purl.with_version(version)?;
         if let Some(arch) = &package.arch {
@@ -172,7 +181,14 @@ pub fn purl_for(package: &Package, os: Option<&OsRelease>) -> String {
     };
     // Every input above is a plain string; the builder only rejects malformed types and
     // qualifier keys, which are constants here. Fall back to a minimal form rather than panic.
-    build().unwrap_or_else(|_| format!("pkg:{}/{}@{}", package.ecosystem.purl_type(), package.name, version))
+    build().unwrap_or_else(|_| {
+        format!(
+            "pkg:{}/{}@{}",
+            package.ecosystem.purl_type(),
+            package.name,
+            version
+        )
+    })
 }
 
 #[cfg(test)]
@@ -199,7 +215,10 @@ mod tests {
         p.arch = Some("amd64".into());
         p.source_name = Some("login".into());
         let purl = purl_for(&p, Some(&OsRelease::new("debian", Some("12"))));
-        assert_eq!(purl, "pkg:deb/debian/login@1:4.13%2Bdfsg1-1?arch=amd64&distro=debian-12");
+        assert_eq!(
+            purl,
+            "pkg:deb/debian/login@1:4.13%2Bdfsg1-1?arch=amd64&distro=debian-12"
+        );
     }
 
     #[test]

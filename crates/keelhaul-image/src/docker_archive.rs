@@ -11,7 +11,10 @@ use keelhaul_core::Digest;
 use serde::Deserialize;
 
 use crate::tar_index::TarIndex;
-use crate::{ArchiveSelector, BlobSource, Image, ImageError, Layer, LayerData, Locator, PlatformSelector, parse_config};
+use crate::{
+    ArchiveSelector, BlobSource, Image, ImageError, Layer, LayerData, Locator, PlatformSelector,
+    parse_config,
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -37,10 +40,13 @@ impl BlobSource for ArchiveBlobs {
     }
 
     fn open_member(&self, path: &str) -> Result<LayerData, ImageError> {
-        self.index.region(path).map(LayerData::File).ok_or_else(|| ImageError::MissingMember {
-            archive: self.image.clone(),
-            member: path.to_owned(),
-        })
+        self.index
+            .region(path)
+            .map(LayerData::File)
+            .ok_or_else(|| ImageError::MissingMember {
+                archive: self.image.clone(),
+                member: path.to_owned(),
+            })
     }
 }
 
@@ -50,24 +56,42 @@ fn digest_from_member_name(name: &str) -> Option<Digest> {
         return format!("sha256:{hex}").parse().ok();
     }
     let hex = name.strip_suffix(".tar")?;
-    (!hex.contains('/')).then(|| format!("sha256:{hex}").parse().ok()).flatten()
+    (!hex.contains('/'))
+        .then(|| format!("sha256:{hex}").parse().ok())
+        .flatten()
 }
 
+/// A tag in the form Docker compares them: `repo` alone means `repo:latest`, and Docker
+/// Hub's implicit `docker.io/` and `library/` are dropped (skopeo writes
+/// `docker.io/keelhaul/app:1`, `docker save` writes `keelhaul/app:1`).
 fn normalize_tag(tag: &str) -> String {
-    // `repo` alone means `repo:latest`, as `docker save repo` writes it.
     let last = tag.rsplit('/').next().unwrap_or(tag);
-    if last.contains(':') { tag.to_owned() } else { format!("{tag}:latest") }
+    let tag = if last.contains(':') {
+        tag.to_owned()
+    } else {
+        format!("{tag}:latest")
+    };
+    let tag = tag
+        .strip_prefix("docker.io/")
+        .or_else(|| tag.strip_prefix("index.docker.io/"))
+        .unwrap_or(&tag);
+    tag.strip_prefix("library/").unwrap_or(tag).to_owned()
 }
 
-pub(crate) fn open(file: &Path, selector: Option<&ArchiveSelector>, platform: &PlatformSelector) -> Result<Vec<Image>, ImageError> {
+pub(crate) fn open(
+    file: &Path,
+    selector: Option<&ArchiveSelector>,
+    platform: &PlatformSelector,
+) -> Result<Vec<Image>, ImageError> {
     let name = format!("docker-archive:{}", file.display());
     let index = TarIndex::build(file)?;
     let manifest_bytes = index.read_small("manifest.json", &name)?;
-    let entries: Vec<Entry> = serde_json::from_slice(&manifest_bytes).map_err(|e| ImageError::Layout {
-        image: name.clone(),
-        file: "manifest.json".into(),
-        reason: e.to_string(),
-    })?;
+    let entries: Vec<Entry> =
+        serde_json::from_slice(&manifest_bytes).map_err(|e| ImageError::Layout {
+            image: name.clone(),
+            file: "manifest.json".into(),
+            reason: e.to_string(),
+        })?;
     let tags_of = |e: &Entry| e.repo_tags.clone().unwrap_or_default();
     let available = || {
         entries
@@ -75,17 +99,23 @@ pub(crate) fn open(file: &Path, selector: Option<&ArchiveSelector>, platform: &P
             .enumerate()
             .map(|(i, e)| {
                 let tags = tags_of(e);
-                if tags.is_empty() { format!("@{i}") } else { tags.join(" ") }
+                if tags.is_empty() {
+                    format!("@{i}")
+                } else {
+                    tags.join(" ")
+                }
             })
             .collect::<Vec<_>>()
             .join(", ")
     };
     let entry = match selector {
-        Some(ArchiveSelector::Index(i)) => entries.get(*i).ok_or_else(|| ImageError::TagNotFound {
-            image: name.clone(),
-            tag: format!("@{i}"),
-            available: available(),
-        })?,
+        Some(ArchiveSelector::Index(i)) => {
+            entries.get(*i).ok_or_else(|| ImageError::TagNotFound {
+                image: name.clone(),
+                tag: format!("@{i}"),
+                available: available(),
+            })?
+        }
         Some(ArchiveSelector::Tag(tag)) => {
             let want = normalize_tag(tag);
             entries
@@ -117,8 +147,10 @@ pub(crate) fn open(file: &Path, selector: Option<&ArchiveSelector>, platform: &P
     };
     let config_bytes = index.read_small(&entry.config, &name)?;
     // The config member is named by its digest in every writer we know; check it when so.
-    let config_digest = digest_from_member_name(entry.config.trim_end_matches(".json"))
-        .or_else(|| digest_from_member_name(&format!("{}.tar", entry.config.trim_end_matches(".json"))));
+    let config_digest =
+        digest_from_member_name(entry.config.trim_end_matches(".json")).or_else(|| {
+            digest_from_member_name(&format!("{}.tar", entry.config.trim_end_matches(".json")))
+        });
     if let Some(d) = &config_digest {
         crate::verify_bytes(&config_bytes, d, &name)?;
     }
@@ -146,7 +178,9 @@ pub(crate) fn open(file: &Path, selector: Option<&ArchiveSelector>, platform: &P
                 diff_id: aligned.then(|| config.rootfs.diff_ids[i].clone()),
                 media_type: String::new(),
                 size,
-                created_by: (history.len() == entry.layers.len()).then(|| history[i].clone()).flatten(),
+                created_by: (history.len() == entry.layers.len())
+                    .then(|| history[i].clone())
+                    .flatten(),
                 locator: Locator::Member(member.clone()),
             }
         })
@@ -165,7 +199,10 @@ pub(crate) fn open(file: &Path, selector: Option<&ArchiveSelector>, platform: &P
         layers,
         config,
         config_bytes,
-        source: Arc::new(ArchiveBlobs { index, image: name.clone() }),
+        source: Arc::new(ArchiveBlobs {
+            index,
+            image: name.clone(),
+        }),
         name,
     }])
 }
@@ -183,5 +220,10 @@ mod tests {
         assert_eq!(normalize_tag("keelhaul/base"), "keelhaul/base:latest");
         assert_eq!(normalize_tag("localhost:5000/x"), "localhost:5000/x:latest");
         assert_eq!(normalize_tag("x:1"), "x:1");
+        assert_eq!(
+            normalize_tag("docker.io/keelhaul/app:1"),
+            normalize_tag("keelhaul/app:1")
+        );
+        assert_eq!(normalize_tag("docker.io/library/nginx"), "nginx:latest");
     }
 }

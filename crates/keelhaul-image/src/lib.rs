@@ -21,8 +21,8 @@ mod docker_archive;
 mod error;
 pub mod manifest;
 mod oci;
-mod resolve;
 pub mod registry;
+mod resolve;
 mod tar_index;
 mod target;
 mod verify;
@@ -202,15 +202,22 @@ trait BlobSource: Send + Sync {
 pub fn open(target: &Target, options: &OpenOptions) -> Result<Vec<Image>, ImageError> {
     match target {
         Target::OciLayout { dir, tag } => oci::open_layout(dir, tag.as_deref(), &options.platform),
-        Target::OciArchive { file, tag } => oci::open_archive(file, tag.as_deref(), &options.platform),
-        Target::DockerArchive { file, selector } => docker_archive::open(file, selector.as_ref(), &options.platform),
+        Target::OciArchive { file, tag } => {
+            oci::open_archive(file, tag.as_deref(), &options.platform)
+        }
+        Target::DockerArchive { file, selector } => {
+            docker_archive::open(file, selector.as_ref(), &options.platform)
+        }
         Target::Registry(reference) => registry::open(reference, options),
         Target::Dir(path) => Ok(vec![open_dir(path)?]),
     }
 }
 
 fn open_dir(path: &std::path::Path) -> Result<Image, ImageError> {
-    let meta = std::fs::metadata(path).map_err(|source| ImageError::Io { path: path.to_owned(), source })?;
+    let meta = std::fs::metadata(path).map_err(|source| ImageError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     if !meta.is_dir() {
         return Err(ImageError::Target {
             target: format!("dir:{}", path.display()),
@@ -275,7 +282,11 @@ fn layers_from(descriptors: &[manifest::Descriptor], config: &ImageConfig) -> Ve
             diff_id: diff_ids_aligned.then(|| config.rootfs.diff_ids[index].clone()),
             media_type: d.media_type.clone(),
             size: Some(d.size),
-            created_by: if history_aligned { history[index].clone() } else { None },
+            created_by: if history_aligned {
+                history[index].clone()
+            } else {
+                None
+            },
             locator: Locator::Blob(d.digest.clone()),
         })
         .collect()
@@ -287,7 +298,10 @@ fn select_children<'a>(
     selector: &PlatformSelector,
     image: &str,
 ) -> Result<Vec<&'a manifest::Descriptor>, ImageError> {
-    let runnable: Vec<&manifest::Descriptor> = children.iter().filter(|d| !manifest::is_attestation(d)).collect();
+    let runnable: Vec<&manifest::Descriptor> = children
+        .iter()
+        .filter(|d| !manifest::is_attestation(d))
+        .collect();
     let Some(wanted) = selector.wanted() else {
         return Ok(runnable);
     };
@@ -298,10 +312,11 @@ fn select_children<'a>(
     {
         return Ok(vec![only]);
     }
-    let found = runnable
-        .iter()
-        .copied()
-        .find(|d| d.platform.as_ref().is_some_and(|p| wanted.matches(&p.to_platform())));
+    let found = runnable.iter().copied().find(|d| {
+        d.platform
+            .as_ref()
+            .is_some_and(|p| wanted.matches(&p.to_platform()))
+    });
     match found {
         Some(d) => Ok(vec![d]),
         None => Err(ImageError::PlatformNotFound {

@@ -120,7 +120,9 @@ pub enum ManifestError {
     #[error("Manifest is not valid JSON: {0}")]
     Json(#[source] serde_json::Error),
     /// Docker schema 1.
-    #[error("Docker schema 1 manifests are not supported (deprecated since 2017, they carry no layer digests that can be verified)")]
+    #[error(
+        "Docker schema 1 manifests are not supported (deprecated since 2017, they carry no layer digests that can be verified)"
+    )]
     Schema1,
     /// Neither an index nor an image manifest.
     #[error("Document is neither an image index nor an image manifest (media type `{0}`)")]
@@ -132,13 +134,19 @@ impl AnyManifest {
     pub fn parse(bytes: &[u8]) -> Result<ManifestKind, ManifestError> {
         let m: AnyManifest = serde_json::from_slice(bytes).map_err(ManifestError::Json)?;
         let media_type = m.media_type.clone().unwrap_or_default();
-        if m.schema_version == Some(1) || m.fs_layers.is_some() || DOCKER_SCHEMA1.contains(&media_type.as_str()) {
+        if m.schema_version == Some(1)
+            || m.fs_layers.is_some()
+            || DOCKER_SCHEMA1.contains(&media_type.as_str())
+        {
             return Err(ManifestError::Schema1);
         }
         match (m.manifests, m.config, m.layers) {
             (Some(children), _, None) => Ok(ManifestKind::Index(children)),
             (None, Some(config), Some(layers)) => Ok(ManifestKind::Image { config, layers }),
-            (None, Some(config), None) => Ok(ManifestKind::Image { config, layers: Vec::new() }),
+            (None, Some(config), None) => Ok(ManifestKind::Image {
+                config,
+                layers: Vec::new(),
+            }),
             _ => Err(ManifestError::Unknown(media_type)),
         }
     }
@@ -147,8 +155,12 @@ impl AnyManifest {
 /// Whether an index entry is an attestation or signature rather than a runnable image
 /// (BuildKit's `unknown/unknown` attestation manifests, cosign artifacts).
 pub fn is_attestation(d: &Descriptor) -> bool {
-    d.annotations.get("vnd.docker.reference.type").is_some_and(|t| t == "attestation-manifest")
-        || d.platform.as_ref().is_some_and(|p| p.os == "unknown" || p.architecture == "unknown")
+    d.annotations
+        .get("vnd.docker.reference.type")
+        .is_some_and(|t| t == "attestation-manifest")
+        || d.platform
+            .as_ref()
+            .is_some_and(|p| p.os == "unknown" || p.architecture == "unknown")
 }
 
 /// The image configuration (`application/vnd.oci.image.config.v1+json` and Docker's).
@@ -267,15 +279,35 @@ mod tests {
     #[test]
     fn classifies_documents() {
         let d = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-        let index = format!(r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{d}","size":1,"platform":{{"architecture":"arm64","os":"linux"}}}}]}}"#);
-        assert!(matches!(AnyManifest::parse(index.as_bytes()), Ok(ManifestKind::Index(c)) if c.len() == 1));
-        let image = format!(r#"{{"schemaVersion":2,"mediaType":"{DOCKER_MANIFEST}","config":{{"digest":"{d}","size":2}},"layers":[{{"digest":"{d}","size":3}}]}}"#);
-        assert!(matches!(AnyManifest::parse(image.as_bytes()), Ok(ManifestKind::Image { layers, .. }) if layers.len() == 1));
+        let index = format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{d}","size":1,"platform":{{"architecture":"arm64","os":"linux"}}}}]}}"#
+        );
+        assert!(
+            matches!(AnyManifest::parse(index.as_bytes()), Ok(ManifestKind::Index(c)) if c.len() == 1)
+        );
+        let image = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{DOCKER_MANIFEST}","config":{{"digest":"{d}","size":2}},"layers":[{{"digest":"{d}","size":3}}]}}"#
+        );
+        assert!(
+            matches!(AnyManifest::parse(image.as_bytes()), Ok(ManifestKind::Image { layers, .. }) if layers.len() == 1)
+        );
         let schema1 = r#"{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}"#;
-        assert!(matches!(AnyManifest::parse(schema1.as_bytes()), Err(ManifestError::Schema1)));
-        assert!(matches!(AnyManifest::parse(b"<html>"), Err(ManifestError::Json(_))));
-        assert!(matches!(AnyManifest::parse(b"{}"), Err(ManifestError::Unknown(_))));
+        assert!(matches!(
+            AnyManifest::parse(schema1.as_bytes()),
+            Err(ManifestError::Schema1)
+        ));
+        assert!(matches!(
+            AnyManifest::parse(b"<html>"),
+            Err(ManifestError::Json(_))
+        ));
+        assert!(matches!(
+            AnyManifest::parse(b"{}"),
+            Err(ManifestError::Unknown(_))
+        ));
         let bad_digest = r#"{"schemaVersion":2,"manifests":[{"digest":"sha256:zz","size":1}]}"#;
-        assert!(matches!(AnyManifest::parse(bad_digest.as_bytes()), Err(ManifestError::Json(_))));
+        assert!(matches!(
+            AnyManifest::parse(bad_digest.as_bytes()),
+            Err(ManifestError::Json(_))
+        ));
     }
 }

@@ -9,8 +9,8 @@ use crate::manifest::{AnyManifest, Descriptor, ManifestKind, REF_NAME};
 use crate::resolve::{ResolvedManifest, resolve};
 use crate::tar_index::{TarIndex, read_region_small};
 use crate::{
-    BlobSource, FileRegion, Image, ImageError, LayerData, MAX_DOCUMENT_BYTES, PlatformSelector, layers_from, parse_config,
-    verify_bytes,
+    BlobSource, FileRegion, Image, ImageError, LayerData, MAX_DOCUMENT_BYTES, PlatformSelector,
+    layers_from, parse_config, verify_bytes,
 };
 
 /// Where the layout's files are.
@@ -24,10 +24,14 @@ impl Store {
         match self {
             Store::Dir(dir) => {
                 let region = file_region(&dir.join(name)).map_err(|e| match e {
-                    ImageError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => ImageError::MissingMember {
-                        archive: image.to_owned(),
-                        member: name.to_owned(),
-                    },
+                    ImageError::Io { source, .. }
+                        if source.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        ImageError::MissingMember {
+                            archive: image.to_owned(),
+                            member: name.to_owned(),
+                        }
+                    }
                     other => other,
                 })?;
                 read_region_small(&region, name, image)
@@ -44,7 +48,9 @@ impl Store {
         };
         match self {
             Store::Dir(dir) => file_region(&dir.join(&name)).map_err(|e| match e {
-                ImageError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => missing(),
+                ImageError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                    missing()
+                }
                 other => other,
             }),
             Store::Archive(index) => index.region(&name).ok_or_else(missing),
@@ -85,7 +91,9 @@ struct OciBlobs {
 
 impl BlobSource for OciBlobs {
     fn open_blob(&self, digest: &Digest, _size: Option<u64>) -> Result<LayerData, ImageError> {
-        self.store.blob_region(digest, &self.image).map(LayerData::File)
+        self.store
+            .blob_region(digest, &self.image)
+            .map(LayerData::File)
     }
 
     fn open_member(&self, path: &str) -> Result<LayerData, ImageError> {
@@ -96,7 +104,11 @@ impl BlobSource for OciBlobs {
     }
 }
 
-pub(crate) fn open_layout(dir: &Path, tag: Option<&str>, selector: &PlatformSelector) -> Result<Vec<Image>, ImageError> {
+pub(crate) fn open_layout(
+    dir: &Path,
+    tag: Option<&str>,
+    selector: &PlatformSelector,
+) -> Result<Vec<Image>, ImageError> {
     if !dir.join("index.json").is_file() {
         return Err(ImageError::Target {
             target: format!("oci:{}", dir.display()),
@@ -110,7 +122,11 @@ pub(crate) fn open_layout(dir: &Path, tag: Option<&str>, selector: &PlatformSele
     open_store(Store::Dir(dir.to_owned()), name, tag, selector)
 }
 
-pub(crate) fn open_archive(file: &Path, tag: Option<&str>, selector: &PlatformSelector) -> Result<Vec<Image>, ImageError> {
+pub(crate) fn open_archive(
+    file: &Path,
+    tag: Option<&str>,
+    selector: &PlatformSelector,
+) -> Result<Vec<Image>, ImageError> {
     let index = TarIndex::build(file)?;
     let name = match tag {
         Some(t) => format!("oci-archive:{}:{t}", file.display()),
@@ -119,7 +135,12 @@ pub(crate) fn open_archive(file: &Path, tag: Option<&str>, selector: &PlatformSe
     open_store(Store::Archive(index), name, tag, selector)
 }
 
-fn open_store(store: Store, name: String, tag: Option<&str>, selector: &PlatformSelector) -> Result<Vec<Image>, ImageError> {
+fn open_store(
+    store: Store,
+    name: String,
+    tag: Option<&str>,
+    selector: &PlatformSelector,
+) -> Result<Vec<Image>, ImageError> {
     let index_bytes = store.read_small("index.json", &name)?;
     let layout_err = |reason: String| ImageError::Layout {
         image: name.clone(),
@@ -128,7 +149,9 @@ fn open_store(store: Store, name: String, tag: Option<&str>, selector: &Platform
     };
     let top = match AnyManifest::parse(&index_bytes) {
         Ok(ManifestKind::Index(children)) => children,
-        Ok(ManifestKind::Image { .. }) => return Err(layout_err("it is an image manifest, not an index".into())),
+        Ok(ManifestKind::Image { .. }) => {
+            return Err(layout_err("it is an image manifest, not an index".into()));
+        }
         Err(e) => return Err(layout_err(e.to_string())),
     };
     let chosen = choose_by_tag(&top, tag, &name)?;
@@ -179,24 +202,38 @@ enum Chosen<'a> {
 }
 
 /// Pick the manifest of `index.json` named by `tag`, or the only one.
-fn choose_by_tag<'a>(top: &'a [Descriptor], tag: Option<&str>, image: &str) -> Result<Chosen<'a>, ImageError> {
+fn choose_by_tag<'a>(
+    top: &'a [Descriptor],
+    tag: Option<&str>,
+    image: &str,
+) -> Result<Chosen<'a>, ImageError> {
     let ref_name = |d: &Descriptor| d.annotations.get(REF_NAME).cloned();
     let available = || {
         let names: Vec<String> = top.iter().filter_map(ref_name).collect();
-        if names.is_empty() { "no tagged images".to_owned() } else { names.join(", ") }
+        if names.is_empty() {
+            "no tagged images".to_owned()
+        } else {
+            names.join(", ")
+        }
     };
     match tag {
         Some(tag) => {
             // A ref name is either a bare tag (skopeo, umoci) or a full reference ending
             // in `:tag` (some tools write those).
             let found = top.iter().find(|d| {
-                ref_name(d).is_some_and(|n| n == tag || n.rsplit_once(':').is_some_and(|(repo, t)| t == tag && !repo.is_empty()))
+                ref_name(d).is_some_and(|n| {
+                    n == tag
+                        || n.rsplit_once(':')
+                            .is_some_and(|(repo, t)| t == tag && !repo.is_empty())
+                })
             });
-            found.map(Chosen::One).ok_or_else(|| ImageError::TagNotFound {
-                image: image.to_owned(),
-                tag: tag.to_owned(),
-                available: available(),
-            })
+            found
+                .map(Chosen::One)
+                .ok_or_else(|| ImageError::TagNotFound {
+                    image: image.to_owned(),
+                    tag: tag.to_owned(),
+                    available: available(),
+                })
         }
         None => match top {
             [] => Err(ImageError::Layout {
@@ -205,7 +242,12 @@ fn choose_by_tag<'a>(top: &'a [Descriptor], tag: Option<&str>, image: &str) -> R
                 reason: "it lists no manifests".into(),
             }),
             [only] => Ok(Chosen::One(only)),
-            many if many.iter().all(|d| d.platform.is_some() && ref_name(d).is_none()) => Ok(Chosen::IndexJsonAsIndex),
+            many if many
+                .iter()
+                .all(|d| d.platform.is_some() && ref_name(d).is_none()) =>
+            {
+                Ok(Chosen::IndexJsonAsIndex)
+            }
             many => Err(ImageError::Ambiguous {
                 image: image.to_owned(),
                 count: many.len(),

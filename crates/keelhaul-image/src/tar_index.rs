@@ -73,18 +73,24 @@ impl TarIndex {
         for entry in archive.entries_with_seek().map_err(not_tar)? {
             let entry = entry.map_err(not_tar)?;
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let Some(name) = normalize_member(&name) else { continue };
+            let Some(name) = normalize_member(&name) else {
+                continue;
+            };
             let member = match entry.header().entry_type() {
                 tar::EntryType::Regular | tar::EntryType::Continuous => Member::File {
                     offset: entry.raw_file_position(),
                     size: entry.size(),
                 },
                 tar::EntryType::Symlink | tar::EntryType::Link => {
-                    let Some(target) = entry.link_name_bytes() else { continue };
+                    let Some(target) = entry.link_name_bytes() else {
+                        continue;
+                    };
                     let target = String::from_utf8_lossy(&target).into_owned();
                     // Hard links name the target from the archive root, symlinks from
                     // their own directory.
-                    let resolved = if entry.header().entry_type() == tar::EntryType::Link || target.starts_with('/') {
+                    let resolved = if entry.header().entry_type() == tar::EntryType::Link
+                        || target.starts_with('/')
+                    {
                         normalize_member(&target)
                     } else {
                         let dir = name.rsplit_once('/').map_or("", |(d, _)| d);
@@ -99,7 +105,9 @@ impl TarIndex {
             if members.len() > MAX_MEMBERS {
                 return Err(ImageError::Target {
                     target: path.display().to_string(),
-                    reason: format!("more than {MAX_MEMBERS} archive members; not an image archive"),
+                    reason: format!(
+                        "more than {MAX_MEMBERS} archive members; not an image archive"
+                    ),
                 });
             }
         }
@@ -146,11 +154,14 @@ impl TarIndex {
         })?;
         read_region_small(&region, name, image)
     }
-
 }
 
 /// Read a whole small region, refusing anything over [`MAX_DOCUMENT_BYTES`].
-pub(crate) fn read_region_small(region: &FileRegion, what: &str, image: &str) -> Result<Vec<u8>, ImageError> {
+pub(crate) fn read_region_small(
+    region: &FileRegion,
+    what: &str,
+    image: &str,
+) -> Result<Vec<u8>, ImageError> {
     if region.len > MAX_DOCUMENT_BYTES {
         return Err(ImageError::TooLarge {
             image: image.to_owned(),
@@ -164,7 +175,10 @@ pub(crate) fn read_region_small(region: &FileRegion, what: &str, image: &str) ->
     if (buf.len() as u64) < region.len {
         return Err(ImageError::Io {
             path: region.path.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::UnexpectedEof, format!("`{what}` is truncated")),
+            source: std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("`{what}` is truncated"),
+            ),
         });
     }
     Ok(buf)
@@ -176,7 +190,10 @@ mod tests {
 
     #[test]
     fn normalizes_member_names() {
-        assert_eq!(normalize_member("./blobs//sha256/ab").as_deref(), Some("blobs/sha256/ab"));
+        assert_eq!(
+            normalize_member("./blobs//sha256/ab").as_deref(),
+            Some("blobs/sha256/ab")
+        );
         assert_eq!(normalize_member("/a/./b/../c").as_deref(), Some("a/c"));
         assert_eq!(normalize_member("../etc/passwd"), None);
     }
@@ -189,20 +206,27 @@ mod tests {
         let mut h = tar::Header::new_gnu();
         h.set_size(5);
         h.set_mode(0o644);
-        b.append_data(&mut h, "./one/layer.tar", &b"hello"[..]).expect("append");
+        b.append_data(&mut h, "./one/layer.tar", &b"hello"[..])
+            .expect("append");
         let mut l = tar::Header::new_gnu();
         l.set_entry_type(tar::EntryType::Symlink);
         l.set_size(0);
-        b.append_link(&mut l, "two/layer.tar", "../one/layer.tar").expect("link");
+        b.append_link(&mut l, "two/layer.tar", "../one/layer.tar")
+            .expect("link");
         let mut m = tar::Header::new_gnu();
         m.set_size(2);
-        b.append_data(&mut m, "manifest.json", &b"[]"[..]).expect("append");
+        b.append_data(&mut m, "manifest.json", &b"[]"[..])
+            .expect("append");
         b.into_inner().expect("finish");
         let index = TarIndex::build(&path).expect("index");
         assert_eq!(index.kind(), Some(ArchiveKind::Docker));
         let region = index.region("two/layer.tar").expect("followed");
         let mut s = String::new();
-        region.open().expect("open").read_to_string(&mut s).expect("read");
+        region
+            .open()
+            .expect("open")
+            .read_to_string(&mut s)
+            .expect("read");
         assert_eq!(s, "hello");
         assert!(index.region("missing").is_none());
     }

@@ -66,13 +66,18 @@ impl Target {
             let selector = match sel {
                 None => None,
                 Some(s) => Some(match s.strip_prefix('@') {
-                    Some(n) => ArchiveSelector::Index(n.parse().map_err(|_| invalid("`@N` needs a number"))?),
+                    Some(n) => ArchiveSelector::Index(
+                        n.parse().map_err(|_| invalid("`@N` needs a number"))?,
+                    ),
                     None => ArchiveSelector::Tag(s),
                 }),
             };
             return Ok(Target::DockerArchive { file, selector });
         }
-        if let Some(rest) = s.strip_prefix("registry:").or_else(|| s.strip_prefix("docker://")) {
+        if let Some(rest) = s
+            .strip_prefix("registry:")
+            .or_else(|| s.strip_prefix("docker://"))
+        {
             return Ok(Target::Registry(rest.parse()?));
         }
         if let Some(rest) = s.strip_prefix("dir:") {
@@ -101,14 +106,16 @@ impl Target {
             source,
         })?;
         if meta.is_dir() {
-            return Ok(if path.join("index.json").is_file() && path.join("oci-layout").is_file() {
-                Target::OciLayout {
-                    dir: path.to_owned(),
-                    tag: None,
-                }
-            } else {
-                Target::Dir(path.to_owned())
-            });
+            return Ok(
+                if path.join("index.json").is_file() && path.join("oci-layout").is_file() {
+                    Target::OciLayout {
+                        dir: path.to_owned(),
+                        tag: None,
+                    }
+                } else {
+                    Target::Dir(path.to_owned())
+                },
+            );
         }
         let index = TarIndex::build(path)?;
         match index.kind() {
@@ -136,11 +143,16 @@ fn split_path_and_suffix(s: &str, exists: impl Fn(&Path) -> bool) -> (PathBuf, O
     }
     for (i, _) in s.match_indices(':') {
         if exists(Path::new(&s[..i])) {
-            return (PathBuf::from(&s[..i]), Some(s[i + 1..].to_owned()).filter(|t| !t.is_empty()));
+            return (
+                PathBuf::from(&s[..i]),
+                Some(s[i + 1..].to_owned()).filter(|t| !t.is_empty()),
+            );
         }
     }
     match s.rsplit_once(':') {
-        Some((path, tag)) if !tag.contains('/') && !path.is_empty() => (PathBuf::from(path), Some(tag.to_owned())),
+        Some((path, tag)) if !tag.contains('/') && !path.is_empty() => {
+            (PathBuf::from(path), Some(tag.to_owned()))
+        }
         _ => (PathBuf::from(s), None),
     }
 }
@@ -171,7 +183,11 @@ impl Reference {
 
     /// The host to talk to (Docker Hub's API host for `docker.io`).
     pub fn api_host(&self) -> &str {
-        if self.registry == "docker.io" { "registry-1.docker.io" } else { &self.registry }
+        if self.registry == "docker.io" {
+            "registry-1.docker.io"
+        } else {
+            &self.registry
+        }
     }
 
     /// Whether the registry is on this machine (plain HTTP is allowed without `--insecure`).
@@ -182,7 +198,9 @@ impl Reference {
         };
         host == "localhost"
             || host == "[::1]"
-            || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+            || host
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback())
     }
 }
 
@@ -195,7 +213,10 @@ impl FromStr for Reference {
             reason: reason.to_owned(),
         };
         let (rest, digest) = match s.rsplit_once('@') {
-            Some((rest, d)) => (rest, Some(d.parse::<Digest>().map_err(|e| invalid(&e.to_string()))?)),
+            Some((rest, d)) => (
+                rest,
+                Some(d.parse::<Digest>().map_err(|e| invalid(&e.to_string()))?),
+            ),
             None => (s, None),
         };
         let slash = rest.rfind('/').map_or(0, |i| i + 1);
@@ -206,14 +227,17 @@ impl FromStr for Reference {
         if let Some(t) = &tag {
             let valid = !t.is_empty()
                 && t.len() <= 128
-                && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
                 && !t.starts_with(['.', '-']);
             if !valid {
                 return Err(invalid(&format!("`{t}` is not a valid tag")));
             }
         }
         let (registry, repository) = match name.split_once('/') {
-            Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (first.to_owned(), rest.to_owned()),
+            Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
+                (first.to_owned(), rest.to_owned())
+            }
             _ => ("docker.io".to_owned(), name.to_owned()),
         };
         let repository = if registry == "docker.io" && !repository.contains('/') {
@@ -224,10 +248,14 @@ impl FromStr for Reference {
         let valid_repo = !repository.is_empty()
             && repository.split('/').all(|part| {
                 !part.is_empty()
-                    && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+                    && part.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
+                    })
             });
         if !valid_repo {
-            return Err(invalid("repository names are lowercase letters, digits and `._-`, separated by `/`"));
+            return Err(invalid(
+                "repository names are lowercase letters, digits and `._-`, separated by `/`",
+            ));
         }
         Ok(Reference {
             registry,
@@ -262,15 +290,24 @@ mod tests {
     #[test]
     fn references_normalise_like_docker() {
         let x = r("nginx");
-        assert_eq!((x.registry.as_str(), x.repository.as_str(), x.reference()), ("docker.io", "library/nginx", "latest".into()));
+        assert_eq!(
+            (x.registry.as_str(), x.repository.as_str(), x.reference()),
+            ("docker.io", "library/nginx", "latest".into())
+        );
         let x = r("127.0.0.1:5000/team/app:1.0");
-        assert_eq!((x.registry.as_str(), x.repository.as_str(), x.tag.as_deref()), ("127.0.0.1:5000", "team/app", Some("1.0")));
+        assert_eq!(
+            (x.registry.as_str(), x.repository.as_str(), x.tag.as_deref()),
+            ("127.0.0.1:5000", "team/app", Some("1.0"))
+        );
         assert!(x.is_loopback());
         let d = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
         let x = r(&format!("harbor.example.com/lib/nginx:1.25@{d}"));
         assert_eq!(x.reference(), d);
         assert!(!x.is_loopback());
-        assert_eq!(x.to_string(), format!("harbor.example.com/lib/nginx:1.25@{d}"));
+        assert_eq!(
+            x.to_string(),
+            format!("harbor.example.com/lib/nginx:1.25@{d}")
+        );
         let x = r("localhost:5000/app");
         assert_eq!(x.registry, "localhost:5000");
         assert!("Upper/Case".parse::<Reference>().is_err());
@@ -295,7 +332,10 @@ mod tests {
                 selector: Some(ArchiveSelector::Index(2))
             }
         );
-        assert!(matches!(Target::parse("registry:127.0.0.1:5000/a/b:1"), Ok(Target::Registry(_))));
+        assert!(matches!(
+            Target::parse("registry:127.0.0.1:5000/a/b:1"),
+            Ok(Target::Registry(_))
+        ));
         assert!(matches!(Target::parse("dir:/"), Ok(Target::Dir(_))));
         assert!(Target::parse("ftp:thing").is_err());
         assert!(Target::parse("dir:").is_err());
@@ -306,7 +346,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("my:app.tar");
         std::fs::write(&file, b"").expect("write");
-        let t = Target::parse(&format!("docker-archive:{}:repo/app:1.0", file.display())).expect("parses");
+        let t = Target::parse(&format!("docker-archive:{}:repo/app:1.0", file.display()))
+            .expect("parses");
         assert_eq!(
             t,
             Target::DockerArchive {

@@ -86,9 +86,17 @@ mod tests {
     fn detects_mismatch_at_eof() {
         let good = Digest::sha256_of(b"hello");
         let mut out = Vec::new();
-        VerifyingReader::new(&b"hello"[..], good.clone()).read_to_end(&mut out).expect("matches");
-        let err = VerifyingReader::new(&b"hellO"[..], good).read_to_end(&mut out).expect_err("mismatch");
+        VerifyingReader::new(&b"hello"[..], good.clone())
+            .read_to_end(&mut out)
+            .expect("matches");
+        let err = VerifyingReader::new(&b"hellO"[..], good)
+            .read_to_end(&mut out)
+            .expect_err("mismatch");
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-        assert!(err.get_ref().and_then(|e| e.downcast_ref::<DigestMismatch>()).is_some());
+        assert!(
+            err.get_ref()
+                .and_then(|e| e.downcast_ref::<DigestMismatch>())
+                .is_some()
+        );
     }
 }

@@ -44,12 +44,16 @@ pub fn build(layers: &[LayerFacts], layer_ids: &[Option<Digest>]) -> Inventory {
     // The top-most visible database per (analyzer, slot).
     let mut databases: BTreeMap<(&str, &str), (usize, &Artifact)> = BTreeMap::new();
     for &(layer, artifact) in &visible {
-        let Fact::Packages { db, .. } = &artifact.fact else { continue };
+        let Fact::Packages { db, .. } = &artifact.fact else {
+            continue;
+        };
         let key = (artifact.analyzer.as_str(), artifact.slot());
         let better = match databases.get(&key) {
             None => true,
             Some(&(l, a)) => match &a.fact {
-                Fact::Packages { db: other, .. } => layer > l || (layer == l && db_rank(db) < db_rank(other)),
+                Fact::Packages { db: other, .. } => {
+                    layer > l || (layer == l && db_rank(db) < db_rank(other))
+                }
                 _ => true,
             },
         };
@@ -61,7 +65,13 @@ pub fn build(layers: &[LayerFacts], layer_ids: &[Option<Digest>]) -> Inventory {
     let mut packages: Vec<Package> = Vec::new();
     let mut distroless = false;
     for (&(analyzer, slot), &(top, artifact)) in &databases {
-        let Fact::Packages { db, packages: top_packages } = &artifact.fact else { continue };
+        let Fact::Packages {
+            db,
+            packages: top_packages,
+        } = &artifact.fact
+        else {
+            continue;
+        };
         distroless |= db == "dpkg-distroless";
         let lineage = view.lineage(analyzer, slot, top);
         for p in top_packages {
@@ -86,12 +96,21 @@ pub fn build(layers: &[LayerFacts], layer_ids: &[Option<Digest>]) -> Inventory {
         }
     }
     packages.sort_by(|a, b| {
-        (a.ecosystem, &a.name, &a.version, &a.arch, &a.locations).cmp(&(b.ecosystem, &b.name, &b.version, &b.arch, &b.locations))
+        (a.ecosystem, &a.name, &a.version, &a.arch, &a.locations).cmp(&(
+            b.ecosystem,
+            &b.name,
+            &b.version,
+            &b.arch,
+            &b.locations,
+        ))
     });
     packages.dedup_by(|a, b| a.ecosystem == b.ecosystem && a.identity() == b.identity());
 
     for (i, l) in layers.iter().enumerate() {
-        let id = layer_ids.get(i).cloned().flatten().map_or_else(|| format!("layer {i}"), |d| format!("layer {i} ({})", d.short()));
+        let id = layer_ids.get(i).cloned().flatten().map_or_else(
+            || format!("layer {i}"),
+            |d| format!("layer {i} ({})", d.short()),
+        );
         warnings.extend(l.warnings.iter().map(|w| format!("{id}: {w}")));
     }
     Inventory {
@@ -106,7 +125,9 @@ pub fn build(layers: &[LayerFacts], layer_ids: &[Option<Digest>]) -> Inventory {
 fn introduced_in(p: &Package, lineage: &[(usize, &Artifact)]) -> Option<usize> {
     let mut introduced = None;
     for (layer, artifact) in lineage.iter().rev() {
-        let Fact::Packages { packages, .. } = &artifact.fact else { break };
+        let Fact::Packages { packages, .. } = &artifact.fact else {
+            break;
+        };
         if packages.iter().any(|q| q.identity() == p.identity()) {
             introduced = Some(*layer);
         } else {
@@ -121,15 +142,24 @@ fn attach_owned_files(packages: &mut [Package], visible: &[(usize, &Artifact)]) 
     let mut owned: HashMap<&str, BTreeSet<&str>> = HashMap::new();
     for (_, a) in visible {
         if let Fact::OwnedFiles { package, files } = &a.fact {
-            owned.entry(package.as_str()).or_default().extend(files.iter().map(String::as_str));
+            owned
+                .entry(package.as_str())
+                .or_default()
+                .extend(files.iter().map(String::as_str));
         }
     }
     if owned.is_empty() {
         return;
     }
-    for p in packages.iter_mut().filter(|p| p.ecosystem == Ecosystem::Deb) {
+    for p in packages
+        .iter_mut()
+        .filter(|p| p.ecosystem == Ecosystem::Deb)
+    {
         let with_arch = p.arch.as_ref().map(|a| format!("{}:{a}", p.name));
-        let files = with_arch.as_deref().and_then(|k| owned.get(k)).or_else(|| owned.get(p.name.as_str()));
+        let files = with_arch
+            .as_deref()
+            .and_then(|k| owned.get(k))
+            .or_else(|| owned.get(p.name.as_str()));
         if let Some(files) = files {
             p.files = files.iter().map(|f| (*f).to_owned()).collect();
         }
@@ -164,7 +194,10 @@ mod tests {
             slot: None,
             fact: Fact::Packages {
                 db: "dpkg".into(),
-                packages: packages.iter().map(|(n, v)| Package::new(Ecosystem::Deb, *n, *v)).collect(),
+                packages: packages
+                    .iter()
+                    .map(|(n, v)| Package::new(Ecosystem::Deb, *n, *v))
+                    .collect(),
             },
         });
         l
@@ -180,11 +213,19 @@ mod tests {
         let ids: Vec<Option<Digest>> = (0..3).map(|i| Some(Digest::sha256_of(&[i]))).collect();
         let inv = build(&layers, &ids);
         let layer_of = |name: &str| {
-            let p = inv.packages.iter().find(|p| p.name == name).expect("present");
+            let p = inv
+                .packages
+                .iter()
+                .find(|p| p.name == name)
+                .expect("present");
             ids.iter().position(|id| id == &p.locations[0].layer)
         };
         assert_eq!(layer_of("base"), Some(0));
-        assert_eq!(layer_of("libc"), Some(1), "an upgrade counts as introduced by the upgrading layer");
+        assert_eq!(
+            layer_of("libc"),
+            Some(1),
+            "an upgrade counts as introduced by the upgrading layer"
+        );
         assert_eq!(layer_of("curl"), Some(1));
         assert_eq!(inv.packages.len(), 3);
     }

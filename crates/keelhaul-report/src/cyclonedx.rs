@@ -9,10 +9,16 @@ use crate::Report;
 fn serial_number(reports: &[Report]) -> String {
     let seed: String = reports
         .iter()
-        .map(|r| r.image_digest().map_or_else(|| r.target.clone(), ToString::to_string))
+        .map(|r| {
+            r.image_digest()
+                .map_or_else(|| r.target.clone(), ToString::to_string)
+        })
         .collect::<Vec<_>>()
         .join(",");
-    format!("urn:uuid:{}", uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, seed.as_bytes()))
+    format!(
+        "urn:uuid:{}",
+        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, seed.as_bytes())
+    )
 }
 
 fn properties(pairs: &[(&str, Option<String>)]) -> Vec<Value> {
@@ -34,7 +40,12 @@ fn package_component(r: &Report, p: &Package, platform_prefix: &str) -> Value {
         c["supplier"] = json!({"name": s});
     }
     if !p.licenses.is_empty() {
-        c["licenses"] = Value::Array(p.licenses.iter().map(|l| json!({"license": {"name": l}})).collect());
+        c["licenses"] = Value::Array(
+            p.licenses
+                .iter()
+                .map(|l| json!({"license": {"name": l}}))
+                .collect(),
+        );
     }
     let location = p.locations.first();
     let props = properties(&[
@@ -43,12 +54,20 @@ fn package_component(r: &Report, p: &Package, platform_prefix: &str) -> Value {
         ("keelhaul:package:source_name", p.source_name.clone()),
         ("keelhaul:package:source_version", p.source_version.clone()),
         ("keelhaul:location:path", location.map(|l| l.path.clone())),
-        ("keelhaul:location:layer", location.and_then(|l| l.layer.as_ref().map(ToString::to_string))),
+        (
+            "keelhaul:location:layer",
+            location.and_then(|l| l.layer.as_ref().map(ToString::to_string)),
+        ),
         (
             "keelhaul:location:layer_index",
-            location.and_then(|l| r.layer_index(l.layer.as_ref())).map(|i| i.to_string()),
+            location
+                .and_then(|l| r.layer_index(l.layer.as_ref()))
+                .map(|i| i.to_string()),
         ),
-        ("keelhaul:package:modularity_label", p.modularity_label.clone()),
+        (
+            "keelhaul:package:modularity_label",
+            p.modularity_label.clone(),
+        ),
     ]);
     if !props.is_empty() {
         c["properties"] = Value::Array(props);
@@ -83,10 +102,22 @@ fn image_component(r: &Report, bom_ref: &str) -> Value {
         c["version"] = json!(d.to_string());
     }
     let props = properties(&[
-        ("keelhaul:image:platform", r.platform.as_ref().map(ToString::to_string)),
-        ("keelhaul:image:config_digest", r.image.config_digest.as_ref().map(ToString::to_string)),
-        ("keelhaul:image:manifest_digest", r.image.manifest_digest.as_ref().map(ToString::to_string)),
-        ("keelhaul:image:index_digest", r.image.index_digest.as_ref().map(ToString::to_string)),
+        (
+            "keelhaul:image:platform",
+            r.platform.as_ref().map(ToString::to_string),
+        ),
+        (
+            "keelhaul:image:config_digest",
+            r.image.config_digest.as_ref().map(ToString::to_string),
+        ),
+        (
+            "keelhaul:image:manifest_digest",
+            r.image.manifest_digest.as_ref().map(ToString::to_string),
+        ),
+        (
+            "keelhaul:image:index_digest",
+            r.image.index_digest.as_ref().map(ToString::to_string),
+        ),
     ]);
     if !props.is_empty() {
         c["properties"] = Value::Array(props);
@@ -120,7 +151,11 @@ pub(crate) fn bom(reports: &[Report]) -> Value {
     let mut metadata = json!({
         "tools": {"components": [{"type": "application", "name": "keelhaul", "version": env!("CARGO_PKG_VERSION")}]},
     });
-    if let Some(t) = reports.first().and_then(|r| r.image.created.as_deref()).and_then(crate::spdx::rfc3339_seconds) {
+    if let Some(t) = reports
+        .first()
+        .and_then(|r| r.image.created.as_deref())
+        .and_then(crate::spdx::rfc3339_seconds)
+    {
         metadata["timestamp"] = json!(t);
     }
     let mut dependencies = Vec::new();
@@ -145,7 +180,10 @@ pub(crate) fn bom(reports: &[Report]) -> Value {
             let nested = many
                 .iter()
                 .map(|r| {
-                    let platform = r.platform.as_ref().map_or_else(|| "unknown".to_owned(), ToString::to_string);
+                    let platform = r
+                        .platform
+                        .as_ref()
+                        .map_or_else(|| "unknown".to_owned(), ToString::to_string);
                     let prefix = format!("{platform}/");
                     let image_ref = format!("image:{platform}");
                     let mut c = image_component(r, &image_ref);

@@ -49,7 +49,9 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "cyclonedx" | "cyclonedx-json" => Ok(Format::CycloneDx),
             "spdx-json" | "spdx" => Ok(Format::SpdxJson),
-            other => Err(format!("unknown format `{other}` (use table, json, cyclonedx or spdx-json)")),
+            other => Err(format!(
+                "unknown format `{other}` (use table, json, cyclonedx or spdx-json)"
+            )),
         }
     }
 }
@@ -74,7 +76,12 @@ pub enum RenderError {
 }
 
 /// Write `reports` (one per platform) to `out`.
-pub fn render(reports: &[Report], format: Format, options: RenderOptions, out: &mut dyn Write) -> Result<(), RenderError> {
+pub fn render(
+    reports: &[Report],
+    format: Format,
+    options: RenderOptions,
+    out: &mut dyn Write,
+) -> Result<(), RenderError> {
     match format {
         Format::Table => table::write(reports, options, out)?,
         Format::Json => {

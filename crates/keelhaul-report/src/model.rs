@@ -84,12 +84,19 @@ pub struct LayerMeta {
 impl Report {
     /// A name for the image in SBOMs: the first repo tag, else the target.
     pub fn image_name(&self) -> String {
-        self.image.repo_tags.first().cloned().unwrap_or_else(|| self.target.clone())
+        self.image
+            .repo_tags
+            .first()
+            .cloned()
+            .unwrap_or_else(|| self.target.clone())
     }
 
     /// The most specific digest: manifest, else config.
     pub fn image_digest(&self) -> Option<&Digest> {
-        self.image.manifest_digest.as_ref().or(self.image.config_digest.as_ref())
+        self.image
+            .manifest_digest
+            .as_ref()
+            .or(self.image.config_digest.as_ref())
     }
 
     /// The index of the layer a location names.

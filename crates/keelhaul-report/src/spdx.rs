@@ -10,14 +10,24 @@ use crate::Report;
 /// An RFC 3339 time reduced to whole seconds in UTC (`YYYY-MM-DDThh:mm:ssZ`), the only
 /// form SPDX accepts.
 pub(crate) fn rfc3339_seconds(t: &str) -> Option<String> {
-    let parsed = OffsetDateTime::parse(t, &Rfc3339).ok()?.to_offset(time::UtcOffset::UTC);
+    let parsed = OffsetDateTime::parse(t, &Rfc3339)
+        .ok()?
+        .to_offset(time::UtcOffset::UTC);
     let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     parsed.format(&f).ok()
 }
 
 /// SPDX ids allow letters, digits, `.` and `-` only.
 fn sanitize(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 fn short_hash(s: &str) -> String {
@@ -30,7 +40,11 @@ fn supplier(p: &Package) -> String {
         // SPDX wants `Person: NAME (EMAIL)` or `Organization: NAME`; maintainers are
         // written `NAME <EMAIL>`.
         Some(s) => match s.split_once('<') {
-            Some((name, email)) => format!("Person: {} ({})", name.trim(), email.trim_end_matches('>').trim()),
+            Some((name, email)) => format!(
+                "Person: {} ({})",
+                name.trim(),
+                email.trim_end_matches('>').trim()
+            ),
             None => format!("Organization: {}", s.trim()),
         },
         None => "NOASSERTION".to_owned(),
@@ -58,11 +72,18 @@ fn package(p: &Package, id: &str) -> Value {
     if let Some(s) = &p.source_name {
         v["sourceInfo"] = json!(format!(
             "built from source package {s}{}",
-            p.source_version.as_deref().map(|v| format!(" {v}")).unwrap_or_default()
+            p.source_version
+                .as_deref()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default()
         ));
     }
     if let Some(l) = p.locations.first() {
-        let layer = l.layer.as_ref().map(|d| format!(" in layer {d}")).unwrap_or_default();
+        let layer = l
+            .layer
+            .as_ref()
+            .map(|d| format!(" in layer {d}"))
+            .unwrap_or_default();
         v["comment"] = json!(format!("found in /{}{layer}", l.path));
     }
     v
@@ -73,7 +94,10 @@ pub(crate) fn document(reports: &[Report]) -> Value {
     let name = first.map(Report::image_name).unwrap_or_default();
     let seed: String = reports
         .iter()
-        .map(|r| r.image_digest().map_or_else(|| r.target.clone(), ToString::to_string))
+        .map(|r| {
+            r.image_digest()
+                .map_or_else(|| r.target.clone(), ToString::to_string)
+        })
         .collect::<Vec<_>>()
         .join(",");
     let namespace = format!(
@@ -88,7 +112,11 @@ pub(crate) fn document(reports: &[Report]) -> Value {
     let mut packages = Vec::new();
     let mut relationships = Vec::new();
     for r in reports {
-        let platform = r.platform.as_ref().map(|p| sanitize(&p.to_string())).unwrap_or_else(|| "image".to_owned());
+        let platform = r
+            .platform
+            .as_ref()
+            .map(|p| sanitize(&p.to_string()))
+            .unwrap_or_else(|| "image".to_owned());
         let image_id = format!("SPDXRef-Image-{platform}");
         let mut image = json!({
             "SPDXID": image_id,
@@ -163,7 +191,10 @@ mod tests {
 
     #[test]
     fn times_and_ids() {
-        assert_eq!(rfc3339_seconds("2025-01-01T00:00:00.123456789+02:00").as_deref(), Some("2024-12-31T22:00:00Z"));
+        assert_eq!(
+            rfc3339_seconds("2025-01-01T00:00:00.123456789+02:00").as_deref(),
+            Some("2024-12-31T22:00:00Z")
+        );
         assert_eq!(rfc3339_seconds("yesterday"), None);
         assert_eq!(sanitize("linux/arm64/v8"), "linux-arm64-v8");
     }

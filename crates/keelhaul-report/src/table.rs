@@ -16,15 +16,27 @@ fn human_size(bytes: u64) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 fn header_cell(text: &str, color: bool) -> Cell {
     let cell = Cell::new(text);
-    if color { cell.add_attribute(Attribute::Bold) } else { cell }
+    if color {
+        cell.add_attribute(Attribute::Bold)
+    } else {
+        cell
+    }
 }
 
-pub(crate) fn write(reports: &[Report], options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write(
+    reports: &[Report],
+    options: RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     for (i, r) in reports.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
@@ -35,7 +47,13 @@ pub(crate) fn write(reports: &[Report], options: RenderOptions, out: &mut dyn Wr
 }
 
 fn write_one(r: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
-    let bold = |s: &str| if options.color { format!("\x1b[1m{s}\x1b[0m") } else { s.to_owned() };
+    let bold = |s: &str| {
+        if options.color {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    };
     writeln!(out, "{} {}", bold("Target:  "), r.target)?;
     if let Some(p) = &r.platform {
         writeln!(out, "{} {p}", bold("Platform:"))?;
@@ -54,10 +72,19 @@ fn write_one(r: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Res
     if let Some(d) = r.image_digest() {
         writeln!(out, "{} {d}", bold("Digest:  "))?;
     }
-    if !r.image.layers.is_empty() && r.image.layers.iter().any(|l| l.digest.is_some() || l.diff_id.is_some()) {
+    if !r.image.layers.is_empty()
+        && r.image
+            .layers
+            .iter()
+            .any(|l| l.digest.is_some() || l.diff_id.is_some())
+    {
         writeln!(out, "{}", bold("Layers:"))?;
         for l in &r.image.layers {
-            let id = l.diff_id.as_ref().or(l.digest.as_ref()).map_or("-", |d| d.short());
+            let id = l
+                .diff_id
+                .as_ref()
+                .or(l.digest.as_ref())
+                .map_or("-", |d| d.short());
             let size = l.size.map(human_size).unwrap_or_default();
             let step = l.created_by.as_deref().unwrap_or("");
             let step: String = step.chars().take(90).collect();
@@ -65,11 +92,19 @@ fn write_one(r: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Res
         }
     }
     for ecosystem in [Ecosystem::Deb, Ecosystem::Apk, Ecosystem::Rpm] {
-        let packages: Vec<_> = r.packages.iter().filter(|p| p.ecosystem == ecosystem).collect();
+        let packages: Vec<_> = r
+            .packages
+            .iter()
+            .filter(|p| p.ecosystem == ecosystem)
+            .collect();
         if packages.is_empty() {
             continue;
         }
-        writeln!(out, "\n{}", bold(&format!("{ecosystem} packages ({})", packages.len())))?;
+        writeln!(
+            out,
+            "\n{}",
+            bold(&format!("{ecosystem} packages ({})", packages.len()))
+        )?;
         let mut table = Table::new();
         if options.color {
             table.enforce_styling();
@@ -79,7 +114,10 @@ fn write_one(r: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Res
         table
             .load_style(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Disabled)
-            .set_header(["Package", "Version", "Arch", "Source", "Layer"].map(|h| header_cell(h, options.color)));
+            .set_header(
+                ["Package", "Version", "Arch", "Source", "Layer"]
+                    .map(|h| header_cell(h, options.color)),
+            );
         for p in packages {
             let source = match (&p.source_name, &p.source_version) {
                 (Some(s), Some(v)) if s != &p.name && v != &p.version => format!("{s} ({v})"),
@@ -91,7 +129,13 @@ fn write_one(r: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Res
                 .first()
                 .and_then(|l| r.layer_index(l.layer.as_ref()))
                 .map_or_else(String::new, |i| format!("#{i}"));
-            table.add_row([p.name.as_str(), &p.version, p.arch.as_deref().unwrap_or(""), &source, &layer]);
+            table.add_row([
+                p.name.as_str(),
+                &p.version,
+                p.arch.as_deref().unwrap_or(""),
+                &source,
+                &layer,
+            ]);
         }
         writeln!(out, "{table}")?;
     }
@@ -100,7 +144,11 @@ fn write_one(r: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Res
         "\n{} packages, {} warnings{}",
         r.packages.len(),
         r.warnings.len(),
-        if r.complete { String::new() } else { format!(", {} layers incomplete", r.errors.len()) }
+        if r.complete {
+            String::new()
+        } else {
+            format!(", {} layers incomplete", r.errors.len())
+        }
     )?;
     Ok(())
 }

@@ -9,7 +9,9 @@
 //! call it; neither knows how the stages fit together.
 #![deny(missing_docs)]
 
-use keelhaul_analyze::{AnalyzerSet, LayerCache, LayerEngine, LayerFacts, Limits, Progress, SetError};
+use keelhaul_analyze::{
+    AnalyzerSet, LayerCache, LayerEngine, LayerFacts, Limits, Progress, SetError,
+};
 use keelhaul_core::{Digest, Hint};
 use keelhaul_image::{Image, ImageError, OpenOptions, Target};
 use keelhaul_report::{ImageMeta, LayerMeta, Report, Summary};
@@ -46,6 +48,9 @@ pub struct ScanOptions {
     pub limits: Limits,
     /// Layers analysed at once; 0 means one per core.
     pub threads: usize,
+    /// Hash uncompressed layers of local archives too (they are otherwise walked with
+    /// seeks and checked by size only).
+    pub verify_local: bool,
 }
 
 /// Runs scans.
@@ -60,7 +65,8 @@ impl Scanner {
         let set = AnalyzerSet::new(keelhaul_inventory::default_analyzers())?;
         let mut engine = LayerEngine::new(set)
             .with_limits(options.limits)
-            .with_cache(options.cache_dir.map(LayerCache::new));
+            .with_cache(options.cache_dir.map(LayerCache::new))
+            .with_verify_local(options.verify_local);
         if options.threads > 0 {
             engine = engine.with_threads(options.threads);
         }
@@ -78,7 +84,10 @@ impl Scanner {
     /// Scan a target: one report per selected platform.
     pub fn scan(&self, target: &Target, progress: &dyn Progress) -> Result<Vec<Report>, ScanError> {
         let images = self.open(target)?;
-        Ok(images.iter().map(|image| self.scan_image(image, progress)).collect())
+        Ok(images
+            .iter()
+            .map(|image| self.scan_image(image, progress))
+            .collect())
     }
 
     /// Scan one opened image.

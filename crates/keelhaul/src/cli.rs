@@ -9,7 +9,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Reads images from OCI layouts, archives, registries and directories, and reports what
 /// is installed in them.
 #[derive(Debug, Parser)]
-#[command(name = "keelhaul", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "keelhaul",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -82,7 +87,12 @@ pub struct ScanArgs {
     #[arg(long, env = "KEELHAUL_REGISTRY_USERNAME", requires = "password")]
     pub username: Option<String>,
     /// Registry password or token.
-    #[arg(long, env = "KEELHAUL_REGISTRY_PASSWORD", hide_env_values = true, requires = "username")]
+    #[arg(
+        long,
+        env = "KEELHAUL_REGISTRY_PASSWORD",
+        hide_env_values = true,
+        requires = "username"
+    )]
     pub password: Option<String>,
     /// Layer cache directory (default: the user cache dir, `keelhaul/`).
     #[arg(long, value_name = "DIR", env = "KEELHAUL_CACHE_DIR")]
@@ -93,6 +103,10 @@ pub struct ScanArgs {
     /// Layers analysed at once (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
+    /// Hash uncompressed layers of local archives against their digests too. Without it
+    /// they are checked by size and the file bodies no analyzer wants are skipped unread.
+    #[arg(long)]
+    pub verify_layers: bool,
     /// Stop a layer that expands more than this ratio (a decompression bomb).
     #[arg(long, value_name = "RATIO", default_value_t = 2000)]
     pub max_decompression_ratio: u64,

@@ -24,7 +24,9 @@ fn color_allowed(choice: ColorChoice, is_terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        ColorChoice::Auto => {
+            is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     }
 }
 
@@ -38,7 +40,9 @@ impl Printer {
             _ => "trace",
         };
         let env_filter = tracing_subscriber::EnvFilter::try_from_env("KEELHAUL_LOG")
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if args.quiet { "error" } else { filter }));
+            .unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(if args.quiet { "error" } else { filter })
+            });
         let _ = tracing_subscriber::fmt()
             .with_env_filter(env_filter)
             .with_writer(std::io::stderr)
@@ -50,7 +54,10 @@ impl Printer {
             quiet: args.quiet,
             color_stderr: color_allowed(args.color, stderr_tty),
             color_stdout: color_allowed(args.color, std::io::stdout().is_terminal()),
-            progress: !args.quiet && !args.no_progress && stderr_tty && std::env::var_os("CI").is_none(),
+            progress: !args.quiet
+                && !args.no_progress
+                && stderr_tty
+                && std::env::var_os("CI").is_none(),
         }
     }
 
@@ -60,7 +67,11 @@ impl Printer {
     }
 
     fn label(&self, text: &str, code: &str) -> String {
-        if self.color_stderr { format!("\x1b[1;{code}m{text}\x1b[0m") } else { text.to_owned() }
+        if self.color_stderr {
+            format!("\x1b[1;{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
     }
 
     #[allow(clippy::print_stderr)]
@@ -144,10 +155,15 @@ impl Progress for LayerProgress {
             Some(size) if size > 0 => ProgressBar::new(size),
             _ => ProgressBar::new_spinner(),
         };
-        let style = ProgressStyle::with_template("{prefix:>12} {wide_bar} {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let style = ProgressStyle::with_template(
+            "{prefix:>12} {wide_bar} {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
-        let id = layer.id().map_or_else(|| format!("layer {}", layer.index), |d| d.hex()[..12].to_owned());
+        let id = layer.id().map_or_else(
+            || format!("layer {}", layer.index),
+            |d| d.hex()[..12].to_owned(),
+        );
         bar.set_prefix(id);
         let bar = self.multi.add(bar);
         bar.enable_steady_tick(Duration::from_millis(200));

@@ -20,9 +20,16 @@ impl Challenge {
     /// Parse a header value. Unknown schemes and malformed values give `None`.
     pub fn parse(header: &str) -> Option<Challenge> {
         let header = header.trim();
-        let (scheme, params) = header.split_once(char::is_whitespace).unwrap_or((header, ""));
+        let (scheme, params) = header
+            .split_once(char::is_whitespace)
+            .unwrap_or((header, ""));
         let params = parse_params(params);
-        let get = |k: &str| params.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone());
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(k))
+                .map(|(_, v)| v.clone())
+        };
         if scheme.eq_ignore_ascii_case("basic") {
             Some(Challenge::Basic)
         } else if scheme.eq_ignore_ascii_case("bearer") {
@@ -46,7 +53,12 @@ fn parse_params(s: &str) -> Vec<(String, String)> {
         while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
             chars.next();
         }
-        let key: String = chars.by_ref().take_while(|c| *c != '=').collect::<String>().trim().to_owned();
+        let key: String = chars
+            .by_ref()
+            .take_while(|c| *c != '=')
+            .collect::<String>()
+            .trim()
+            .to_owned();
         if key.is_empty() {
             break;
         }
@@ -85,7 +97,9 @@ mod tests {
 
     #[test]
     fn parses_registry_challenges() {
-        let c = Challenge::parse(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull,push""#);
+        let c = Challenge::parse(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull,push""#,
+        );
         assert_eq!(
             c,
             Some(Challenge::Bearer {
@@ -94,10 +108,27 @@ mod tests {
                 scope: Some("repository:library/nginx:pull,push".into()),
             })
         );
-        assert_eq!(Challenge::parse(r#"Basic realm="Registry Realm""#), Some(Challenge::Basic));
-        assert_eq!(Challenge::parse("bearer realm=http://x/token"), Some(Challenge::Bearer { realm: "http://x/token".into(), service: None, scope: None }));
+        assert_eq!(
+            Challenge::parse(r#"Basic realm="Registry Realm""#),
+            Some(Challenge::Basic)
+        );
+        assert_eq!(
+            Challenge::parse("bearer realm=http://x/token"),
+            Some(Challenge::Bearer {
+                realm: "http://x/token".into(),
+                service: None,
+                scope: None
+            })
+        );
         assert_eq!(Challenge::parse("Bearer service=x"), None);
         assert_eq!(Challenge::parse("Negotiate"), None);
-        assert_eq!(Challenge::parse(r#"Bearer realm="a\"b""#), Some(Challenge::Bearer { realm: "a\"b".into(), service: None, scope: None }));
+        assert_eq!(
+            Challenge::parse(r#"Bearer realm="a\"b""#),
+            Some(Challenge::Bearer {
+                realm: "a\"b".into(),
+                service: None,
+                scope: None
+            })
+        );
     }
 }

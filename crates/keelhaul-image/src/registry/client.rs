@@ -13,7 +13,9 @@ use serde::Deserialize;
 
 use super::credentials::{self, Credentials};
 use super::{Challenge, RegistryOptions};
-use crate::manifest::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_SCHEMA1, OCI_INDEX, OCI_MANIFEST};
+use crate::manifest::{
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_SCHEMA1, OCI_INDEX, OCI_MANIFEST,
+};
 use crate::{ImageError, MAX_DOCUMENT_BYTES, Reference};
 
 /// Why a registry request failed.
@@ -91,7 +93,9 @@ impl Hint for RegistryError {
             RegistryError::Unauthorized { registry, .. } => Some(format!(
                 "Log in with `docker login {registry}` (keelhaul reads Docker's and Podman's auth files) or pass `--username` and `--password`"
             )),
-            RegistryError::NotFound { .. } => Some("Check the repository name, tag or digest".into()),
+            RegistryError::NotFound { .. } => {
+                Some("Check the repository name, tag or digest".into())
+            }
             _ => None,
         }
     }
@@ -117,11 +121,19 @@ pub struct RegistryClient {
     state: Mutex<State>,
 }
 
-const MANIFEST_ACCEPT: [&str; 4] = [OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST];
+const MANIFEST_ACCEPT: [&str; 4] = [
+    OCI_INDEX,
+    OCI_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    DOCKER_MANIFEST,
+];
 
 impl RegistryClient {
     /// A client for `reference`'s repository.
-    pub fn new(reference: &Reference, options: &RegistryOptions) -> Result<RegistryClient, RegistryError> {
+    pub fn new(
+        reference: &Reference,
+        options: &RegistryOptions,
+    ) -> Result<RegistryClient, RegistryError> {
         let http = Client::builder()
             .user_agent(concat!("keelhaul/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(15))
@@ -134,7 +146,10 @@ impl RegistryClient {
                 registry: reference.registry.clone(),
                 source,
             })?;
-        let credentials = options.credentials.clone().or_else(|| credentials::lookup(&reference.registry));
+        let credentials = options
+            .credentials
+            .clone()
+            .or_else(|| credentials::lookup(&reference.registry));
         Ok(RegistryClient {
             http,
             registry: reference.registry.clone(),
@@ -164,14 +179,22 @@ impl RegistryClient {
             return Ok(b.clone());
         }
         let https = format!("https://{}", self.host);
-        let probe = |base: &str| self.http.get(format!("{base}/v2/")).timeout(Duration::from_secs(30)).send();
+        let probe = |base: &str| {
+            self.http
+                .get(format!("{base}/v2/"))
+                .timeout(Duration::from_secs(30))
+                .send()
+        };
         let base = match probe(&https) {
             Ok(_) => https,
             Err(e) if self.allow_http => {
                 let http = format!("http://{}", self.host);
                 match probe(&http) {
                     Ok(_) => {
-                        tracing::debug!("`{}` does not speak HTTPS ({e}); using plain HTTP", self.registry);
+                        tracing::debug!(
+                            "`{}` does not speak HTTPS ({e}); using plain HTTP",
+                            self.registry
+                        );
                         http
                     }
                     Err(source) => {
@@ -203,7 +226,8 @@ impl RegistryClient {
     }
 
     fn basic_header(c: &Credentials) -> Option<HeaderValue> {
-        let raw = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.password));
+        let raw = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", c.username, c.password));
         HeaderValue::from_str(&format!("Basic {raw}")).ok()
     }
 
@@ -222,16 +246,33 @@ impl RegistryClient {
             .ok_or_else(|| self.unauthorized("401 without a usable WWW-Authenticate challenge"))?;
         let (value, expires) = match challenge {
             Challenge::Basic => {
-                let c = self.credentials.as_ref().ok_or_else(|| self.unauthorized("credentials required"))?;
-                (Self::basic_header(c).ok_or_else(|| self.unauthorized("credentials are not valid header text"))?, None)
+                let c = self
+                    .credentials
+                    .as_ref()
+                    .ok_or_else(|| self.unauthorized("credentials required"))?;
+                (
+                    Self::basic_header(c).ok_or_else(|| {
+                        self.unauthorized("credentials are not valid header text")
+                    })?,
+                    None,
+                )
             }
-            Challenge::Bearer { realm, service, scope } => self.fetch_token(&realm, service.as_deref(), scope.as_deref())?,
+            Challenge::Bearer {
+                realm,
+                service,
+                scope,
+            } => self.fetch_token(&realm, service.as_deref(), scope.as_deref())?,
         };
         self.state().auth = Some((value, expires));
         Ok(())
     }
 
-    fn fetch_token(&self, realm: &str, service: Option<&str>, scope: Option<&str>) -> Result<(HeaderValue, Option<Instant>), RegistryError> {
+    fn fetch_token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        scope: Option<&str>,
+    ) -> Result<(HeaderValue, Option<Instant>), RegistryError> {
         #[derive(Deserialize)]
         struct TokenReply {
             #[serde(default)]
@@ -245,7 +286,8 @@ impl RegistryClient {
             realm: realm.to_owned(),
             reason,
         };
-        let url = reqwest::Url::parse(realm).map_err(|e| token_err(format!("realm is not a URL ({e})")))?;
+        let url = reqwest::Url::parse(realm)
+            .map_err(|e| token_err(format!("realm is not a URL ({e})")))?;
         let plain_http = url.scheme() == "http";
         if url.scheme() != "https" && !plain_http {
             return Err(token_err("realm is neither https nor http".into()));
@@ -255,7 +297,11 @@ impl RegistryClient {
         if let Some(s) = service {
             query.push(("service", s));
         }
-        let mut req = self.http.get(url).query(&query).timeout(Duration::from_secs(30));
+        let mut req = self
+            .http
+            .get(url)
+            .query(&query)
+            .timeout(Duration::from_secs(30));
         // Credentials go to a plain-HTTP token server only where plain HTTP is allowed.
         if let Some(c) = &self.credentials
             && (!plain_http || self.allow_http)
@@ -270,20 +316,27 @@ impl RegistryClient {
             }
             s => return Err(token_err(format!("status {s}"))),
         }
-        let reply: TokenReply = resp.json().map_err(|e| token_err(format!("reply is not a token ({e})")))?;
+        let reply: TokenReply = resp
+            .json()
+            .map_err(|e| token_err(format!("reply is not a token ({e})")))?;
         let token = reply
             .token
             .or(reply.access_token)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| token_err("reply has no token".into()))?;
-        let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| token_err("token is not valid header text".into()))?;
+        let value = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| token_err("token is not valid header text".into()))?;
         // Renew a little before the server's expiry; 60 s is the protocol's default lifetime.
         let lifetime = Duration::from_secs(reply.expires_in.unwrap_or(60).saturating_sub(5).max(1));
         Ok((value, Some(Instant::now() + lifetime)))
     }
 
     /// Send, retrying connection errors, 429 and 5xx with exponential backoff.
-    fn send_with_retries(&self, build: impl Fn() -> Option<RequestBuilder>, what: &str) -> Result<Response, RegistryError> {
+    fn send_with_retries(
+        &self,
+        build: impl Fn() -> Option<RequestBuilder>,
+        what: &str,
+    ) -> Result<Response, RegistryError> {
         let mut attempt = 0;
         loop {
             let req = build().ok_or_else(|| RegistryError::Status {
@@ -295,18 +348,24 @@ impl RegistryClient {
             let backoff = Duration::from_millis(250 << attempt.min(6));
             match req.send() {
                 Err(source) => {
-                    if attempt >= self.retries || !(source.is_connect() || source.is_timeout() || source.is_request()) {
+                    if attempt >= self.retries
+                        || !(source.is_connect() || source.is_timeout() || source.is_request())
+                    {
                         return Err(RegistryError::Connect {
                             registry: self.registry.clone(),
                             source,
                         });
                     }
-                    tracing::debug!("retrying {what} from `{}` after error: {source}", self.registry);
+                    tracing::debug!(
+                        "retrying {what} from `{}` after error: {source}",
+                        self.registry
+                    );
                     std::thread::sleep(backoff);
                 }
                 Ok(resp) => {
                     let s = resp.status();
-                    let retryable = s == StatusCode::TOO_MANY_REQUESTS || matches!(s.as_u16(), 500 | 502 | 503 | 504);
+                    let retryable = s == StatusCode::TOO_MANY_REQUESTS
+                        || matches!(s.as_u16(), 500 | 502 | 503 | 504);
                     if !retryable || attempt >= self.retries {
                         return Ok(resp);
                     }
@@ -325,7 +384,13 @@ impl RegistryClient {
     }
 
     /// GET `path` (below `/v2/NAME/`), authenticating on a 401 challenge.
-    fn get(&self, path: &str, accept: &[&str], range_from: u64, what: &str) -> Result<Response, RegistryError> {
+    fn get(
+        &self,
+        path: &str,
+        accept: &[&str],
+        range_from: u64,
+        what: &str,
+    ) -> Result<Response, RegistryError> {
         let url = format!("{}/v2/{}/{path}", self.base()?, self.repository);
         let build = || {
             let mut req = self.http.get(&url);
@@ -342,7 +407,11 @@ impl RegistryClient {
         };
         let mut resp = self.send_with_retries(build, what)?;
         if resp.status() == StatusCode::UNAUTHORIZED {
-            let challenge = resp.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let challenge = resp
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             self.authenticate(challenge.as_deref())?;
             resp = self.send_with_retries(build, what)?;
         }
@@ -422,7 +491,11 @@ impl RegistryClient {
     }
 
     /// A stream over a blob that resumes with a `Range` request if the connection drops.
-    pub fn blob_stream(self: &std::sync::Arc<Self>, digest: &Digest, size: Option<u64>) -> Result<BlobStream, ImageError> {
+    pub fn blob_stream(
+        self: &std::sync::Arc<Self>,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<BlobStream, ImageError> {
         let what = format!("blob {digest}");
         let resp = self.get(&format!("blobs/{digest}"), &[], 0, &what)?;
         Ok(BlobStream {
@@ -510,7 +583,11 @@ impl Read for BlobStream {
                     return Ok(n);
                 }
                 Err(e) if self.resumes_left > 0 && e.kind() != io::ErrorKind::InvalidData => {
-                    tracing::debug!("resuming {} at byte {} after: {e}", self.digest, self.offset);
+                    tracing::debug!(
+                        "resuming {} at byte {} after: {e}",
+                        self.digest,
+                        self.offset
+                    );
                     self.resumes_left -= 1;
                     self.response = None;
                     std::thread::sleep(Duration::from_millis(250));

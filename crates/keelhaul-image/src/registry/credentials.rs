@@ -21,7 +21,9 @@ pub struct Credentials {
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secret, not even in debug logs.
-        f.debug_struct("Credentials").field("username", &self.username).finish_non_exhaustive()
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
     }
 }
 
@@ -113,7 +115,9 @@ fn from_file(file: &AuthFile, registry: &str) -> Option<Credentials> {
             }
         }
     }
-    file.creds_store.as_deref().and_then(|helper| from_helper(helper, registry))
+    file.creds_store
+        .as_deref()
+        .and_then(|helper| from_helper(helper, registry))
 }
 
 fn decode_entry(entry: &AuthEntry) -> Option<Credentials> {
@@ -123,7 +127,9 @@ fn decode_entry(entry: &AuthEntry) -> Option<Credentials> {
             password: p.clone(),
         });
     }
-    let raw = base64::engine::general_purpose::STANDARD.decode(entry.auth.as_deref()?.trim()).ok()?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(entry.auth.as_deref()?.trim())
+        .ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (username, password) = text.split_once(':')?;
     Some(Credentials {
@@ -170,7 +176,10 @@ mod tests {
         let json = r#"{"auths":{"https://index.docker.io/v1/":{"auth":"dXNlcjpwYTpzcw=="},"127.0.0.1:5000":{"username":"a","password":"b"}}}"#;
         let file: AuthFile = serde_json::from_str(json).expect("valid");
         let hub = from_file(&file, "docker.io").expect("hub creds");
-        assert_eq!((hub.username.as_str(), hub.password.as_str()), ("user", "pa:ss"));
+        assert_eq!(
+            (hub.username.as_str(), hub.password.as_str()),
+            ("user", "pa:ss")
+        );
         let local = from_file(&file, "127.0.0.1:5000").expect("local creds");
         assert_eq!(local.username, "a");
         assert!(from_file(&file, "quay.io").is_none());

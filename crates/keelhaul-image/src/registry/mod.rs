@@ -24,7 +24,10 @@ use keelhaul_core::Digest;
 
 use crate::manifest::Descriptor;
 use crate::resolve::resolve;
-use crate::{BlobSource, Image, ImageError, LayerData, OpenOptions, Reference, layers_from, parse_config, verify_bytes};
+use crate::{
+    BlobSource, Image, ImageError, LayerData, OpenOptions, Reference, layers_from, parse_config,
+    verify_bytes,
+};
 
 /// How to connect to registries.
 #[derive(Debug, Clone)]
@@ -54,7 +57,9 @@ struct RegistryBlobs {
 
 impl BlobSource for RegistryBlobs {
     fn open_blob(&self, digest: &Digest, size: Option<u64>) -> Result<LayerData, ImageError> {
-        Ok(LayerData::Stream(Box::new(self.client.blob_stream(digest, size)?)))
+        Ok(LayerData::Stream(Box::new(
+            self.client.blob_stream(digest, size)?,
+        )))
     }
 
     fn open_member(&self, path: &str) -> Result<LayerData, ImageError> {
@@ -78,7 +83,11 @@ pub(crate) fn open(reference: &Reference, options: &OpenOptions) -> Result<Vec<I
         Ok(bytes)
     };
     let resolved = resolve(&bytes, &digest, &options.platform, &name, &mut fetch)?;
-    let tags: Vec<String> = reference.tag.iter().map(|t| format!("{}/{}:{t}", reference.registry, reference.repository)).collect();
+    let tags: Vec<String> = reference
+        .tag
+        .iter()
+        .map(|t| format!("{}/{}:{t}", reference.registry, reference.repository))
+        .collect();
     let mut images = Vec::new();
     for r in resolved {
         let config_bytes = client.small_blob(&r.config.digest)?;

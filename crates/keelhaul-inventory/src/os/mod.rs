@@ -24,7 +24,12 @@ impl Analyzer for ReleaseFiles {
         Interests::paths(RELEASE_FILES, MAX_RELEASE_FILE)
     }
 
-    fn analyze(&self, _file: &FileInfo<'_>, content: &[u8], out: &mut Output<'_>) -> Result<(), AnalyzeError> {
+    fn analyze(
+        &self,
+        _file: &FileInfo<'_>,
+        content: &[u8],
+        out: &mut Output<'_>,
+    ) -> Result<(), AnalyzeError> {
         out.emit(Fact::Text {
             text: String::from_utf8_lossy(content).into_owned(),
         });

@@ -74,7 +74,11 @@ pub fn parse_key_values(text: &str) -> Vec<(String, String)> {
 }
 
 fn get<'a>(kv: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    kv.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+    kv.iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
 }
 
 /// The family id for an os-release `ID`, normalised to keelhaul's names.
@@ -92,7 +96,9 @@ fn family_from_id(id: &str) -> String {
 pub fn release_line_version(line: &str) -> Option<String> {
     let mut words = line.split_whitespace();
     words.find(|w| w.eq_ignore_ascii_case("release"))?;
-    let v = words.next()?.trim_matches(|c: char| c == '(' || c == ')' || c == ',');
+    let v = words
+        .next()?
+        .trim_matches(|c: char| c == '(' || c == ')' || c == ',');
     v.chars().any(|c| c.is_ascii_digit()).then(|| v.to_owned())
 }
 
@@ -153,7 +159,11 @@ fn detect_without_os_release<'a>(text: &impl Fn(&str) -> Option<&'a str>) -> Opt
             _ => None,
         };
         let first = t.lines().next().unwrap_or("");
-        let family = if first.to_ascii_lowercase().contains("opensuse") { "opensuse-leap" } else { "sles" };
+        let family = if first.to_ascii_lowercase().contains("opensuse") {
+            "opensuse-leap"
+        } else {
+            "sles"
+        };
         let mut os = OsRelease::new(family, version.as_deref());
         os.pretty_name = Some(first.trim().to_owned());
         os.source_file = Some("etc/SuSE-release".into());
@@ -161,7 +171,10 @@ fn detect_without_os_release<'a>(text: &impl Fn(&str) -> Option<&'a str>) -> Opt
     }
     if let Some(t) = text("etc/photon-release") {
         let first = t.lines().next().unwrap_or("");
-        let version = first.split_whitespace().rev().find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()));
+        let version = first
+            .split_whitespace()
+            .rev()
+            .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()));
         let mut os = OsRelease::new("photon", version);
         os.source_file = Some("etc/photon-release".into());
         return Some(os);

@@ -12,7 +12,10 @@ const MAX_DB: u64 = 64 << 20;
 
 impl Analyzer for Apk {
     fn id(&self) -> AnalyzerId {
-        AnalyzerId { name: "apk", version: 1 }
+        AnalyzerId {
+            name: "apk",
+            version: 1,
+        }
     }
 
     fn interests(&self) -> Interests {
@@ -20,7 +23,12 @@ impl Analyzer for Apk {
         Interests::paths(&[INSTALLED, "usr/lib/apk/db/installed"], MAX_DB)
     }
 
-    fn analyze(&self, _file: &FileInfo<'_>, content: &[u8], out: &mut Output<'_>) -> Result<(), AnalyzeError> {
+    fn analyze(
+        &self,
+        _file: &FileInfo<'_>,
+        content: &[u8],
+        out: &mut Output<'_>,
+    ) -> Result<(), AnalyzeError> {
         let (packages, problems) = parse_installed(&String::from_utf8_lossy(content));
         for p in problems {
             out.warn(p);
@@ -52,7 +60,9 @@ pub fn parse_installed(text: &str) -> (Vec<Package>, Vec<String>) {
         let mut dir = String::new();
         let mut files = Vec::new();
         for line in block.lines() {
-            let Some((key, value)) = line.split_once(':') else { continue };
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
             match key {
                 "P" => name = Some(value),
                 "V" => version = Some(value),
@@ -93,7 +103,10 @@ mod tests {
         let db = "C:Q1abc=\nP:musl\nV:1.2.5-r0\nA:x86_64\nL:MIT\no:musl\nm:Natanael Copa <ncopa@alpinelinux.org>\nF:lib\nR:ld-musl-x86_64.so.1\nR:libc.musl-x86_64.so.1\n\nP:libcrypto3\nV:3.3.2-r0\nA:x86_64\no:openssl\nF:usr/lib\nR:libcrypto.so.3\n\nV:1\n";
         let (pkgs, problems) = parse_installed(db);
         assert_eq!(pkgs.len(), 2);
-        assert_eq!(pkgs[0].files, vec!["lib/ld-musl-x86_64.so.1", "lib/libc.musl-x86_64.so.1"]);
+        assert_eq!(
+            pkgs[0].files,
+            vec!["lib/ld-musl-x86_64.so.1", "lib/libc.musl-x86_64.so.1"]
+        );
         assert_eq!(pkgs[1].source_name.as_deref(), Some("openssl"));
         assert_eq!(problems.len(), 1);
     }

@@ -17,7 +17,10 @@ const INFO: &str = "var/lib/dpkg/info/";
 
 impl Analyzer for Dpkg {
     fn id(&self) -> AnalyzerId {
-        AnalyzerId { name: "dpkg", version: 1 }
+        AnalyzerId {
+            name: "dpkg",
+            version: 1,
+        }
     }
 
     fn interests(&self) -> Interests {
@@ -28,7 +31,12 @@ impl Analyzer for Dpkg {
         ])
     }
 
-    fn analyze(&self, file: &FileInfo<'_>, content: &[u8], out: &mut Output<'_>) -> Result<(), AnalyzeError> {
+    fn analyze(
+        &self,
+        file: &FileInfo<'_>,
+        content: &[u8],
+        out: &mut Output<'_>,
+    ) -> Result<(), AnalyzeError> {
         let text = String::from_utf8_lossy(content);
         let path = file.path;
         if path == STATUS || (path.starts_with(STATUS_D) && !path.ends_with(".md5sums")) {
@@ -37,10 +45,18 @@ impl Analyzer for Dpkg {
                 out.warn(p);
             }
             out.emit(Fact::Packages {
-                db: if path == STATUS { "dpkg" } else { "dpkg-distroless" }.to_owned(),
+                db: if path == STATUS {
+                    "dpkg"
+                } else {
+                    "dpkg-distroless"
+                }
+                .to_owned(),
                 packages,
             });
-        } else if let Some(name) = path.strip_prefix(INFO).or_else(|| path.strip_prefix(STATUS_D)) {
+        } else if let Some(name) = path
+            .strip_prefix(INFO)
+            .or_else(|| path.strip_prefix(STATUS_D))
+        {
             let (package, files) = if let Some(p) = name.strip_suffix(".list") {
                 (p, parse_list(&text))
             } else if let Some(p) = name.strip_suffix(".md5sums") {
@@ -92,7 +108,10 @@ pub fn parse_status(text: &str) -> (Vec<Package>, Vec<String>) {
         // `Source: NAME` or `Source: NAME (VERSION)`; absent means the source is the package.
         let (source, source_version) = match field("Source") {
             Some(s) => match s.split_once('(') {
-                Some((n, v)) => (n.trim().to_owned(), Some(v.trim_end_matches(')').trim().to_owned())),
+                Some((n, v)) => (
+                    n.trim().to_owned(),
+                    Some(v.trim_end_matches(')').trim().to_owned()),
+                ),
                 None => (s.to_owned(), None),
             },
             None => (name.to_owned(), None),
@@ -151,8 +170,14 @@ Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n\n\
 Package: login\nStatus: install ok installed\nVersion: 1:4.13+dfsg1-1\nArchitecture: amd64\nSource: shadow\n\n\
 Package: broken\nStatus: install ok installed\n";
         let (pkgs, problems) = parse_status(text);
-        let names: Vec<_> = pkgs.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
-        assert_eq!(names, vec![("libgcc-s1", "12.2.0-14"), ("login", "1:4.13+dfsg1-1")]);
+        let names: Vec<_> = pkgs
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![("libgcc-s1", "12.2.0-14"), ("login", "1:4.13+dfsg1-1")]
+        );
         assert_eq!(pkgs[0].source_name.as_deref(), Some("gcc-12"));
         assert_eq!(pkgs[1].source_name.as_deref(), Some("shadow"));
         assert_eq!(pkgs[1].source_version.as_deref(), Some("1:4.13+dfsg1-1"));
@@ -162,14 +187,21 @@ Package: broken\nStatus: install ok installed\n";
 
     #[test]
     fn distroless_entry_has_no_status() {
-        let (pkgs, _) = parse_status("Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64\n");
+        let (pkgs, _) =
+            parse_status("Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64\n");
         assert_eq!(pkgs.len(), 1);
         assert_eq!(pkgs[0].source_name.as_deref(), Some("base-files"));
     }
 
     #[test]
     fn file_lists() {
-        assert_eq!(parse_list("/.\n/usr\n/usr/bin/ls\n"), vec!["usr", "usr/bin/ls"]);
-        assert_eq!(parse_md5sums("d41d8cd98f00b204e9800998ecf8427e  usr/bin/ls\n"), vec!["usr/bin/ls"]);
+        assert_eq!(
+            parse_list("/.\n/usr\n/usr/bin/ls\n"),
+            vec!["usr", "usr/bin/ls"]
+        );
+        assert_eq!(
+            parse_md5sums("d41d8cd98f00b204e9800998ecf8427e  usr/bin/ls\n"),
+            vec!["usr/bin/ls"]
+        );
     }
 }

@@ -27,14 +27,22 @@ pub const RPM_SLOT: &str = "rpmdb";
 
 impl Analyzer for Rpm {
     fn id(&self) -> AnalyzerId {
-        AnalyzerId { name: "rpm", version: 1 }
+        AnalyzerId {
+            name: "rpm",
+            version: 1,
+        }
     }
 
     fn interests(&self) -> Interests {
         Interests::paths(RPMDB_PATHS, MAX_DB)
     }
 
-    fn analyze(&self, _file: &FileInfo<'_>, content: &[u8], out: &mut Output<'_>) -> Result<(), AnalyzeError> {
+    fn analyze(
+        &self,
+        _file: &FileInfo<'_>,
+        content: &[u8],
+        out: &mut Output<'_>,
+    ) -> Result<(), AnalyzeError> {
         let db = keelhaul_rpmdb::read(content).map_err(|e| AnalyzeError::new(e.to_string()))?;
         for e in &db.errors {
             out.warn(e);
@@ -70,6 +78,10 @@ fn to_package(r: keelhaul_rpmdb::RpmPackage) -> Package {
     p.licenses = r.license.into_iter().collect();
     p.supplier = r.vendor;
     p.modularity_label = r.modularity_label;
-    p.files = r.files.into_iter().map(|f| f.trim_start_matches('/').to_owned()).collect();
+    p.files = r
+        .files
+        .into_iter()
+        .map(|f| f.trim_start_matches('/').to_owned())
+        .collect();
     p
 }

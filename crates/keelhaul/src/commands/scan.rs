@@ -20,7 +20,9 @@ pub fn scan(args: ScanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let cache_dir = if args.no_cache {
         None
     } else {
-        args.cache_dir.clone().or_else(|| dirs::cache_dir().map(|d| d.join("keelhaul")))
+        args.cache_dir
+            .clone()
+            .or_else(|| dirs::cache_dir().map(|d| d.join("keelhaul")))
     };
     let options = ScanOptions {
         open: OpenOptions {
@@ -40,6 +42,7 @@ pub fn scan(args: ScanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
             ..Limits::default()
         },
         threads: args.threads,
+        verify_local: args.verify_layers,
     };
     let target = Target::parse(&args.target)?;
     let scanner = Scanner::new(options)?;
@@ -71,7 +74,8 @@ pub fn scan(args: ScanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     };
     let written = match &args.output {
         Some(path) => {
-            let file = std::fs::File::create(path).with_context(|| format!("Cannot create `{}`", path.display()))?;
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("Cannot create `{}`", path.display()))?;
             let mut out = BufWriter::new(file);
             keelhaul_report::render(&reports, format, render_options, &mut out)
                 .and_then(|()| out.flush().map_err(Into::into))
@@ -79,13 +83,23 @@ pub fn scan(args: ScanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
         }
         None => {
             let mut out = BufWriter::new(io::stdout().lock());
-            match keelhaul_report::render(&reports, format, render_options, &mut out).and_then(|()| out.flush().map_err(Into::into)) {
+            match keelhaul_report::render(&reports, format, render_options, &mut out)
+                .and_then(|()| out.flush().map_err(Into::into))
+            {
                 // A closed pipe (`| head`) is the reader's choice, not a failure.
-                Err(keelhaul_report::RenderError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+                Err(keelhaul_report::RenderError::Io(e))
+                    if e.kind() == io::ErrorKind::BrokenPipe =>
+                {
+                    Ok(())
+                }
                 other => other.context("Cannot write the report"),
             }
         }
     };
     written?;
-    Ok(if complete { ExitStatus::Success } else { ExitStatus::Failure })
+    Ok(if complete {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }

@@ -1,0 +1,150 @@
+//! The peer scanners, Syft and Trivy, for side-by-side inventories.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::tools::run;
+use crate::which;
+
+/// One OS package as a peer reports it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PeerPackage {
+    /// `deb`, `rpm` or `apk`.
+    pub kind: String,
+    pub name: String,
+    /// Full version: `[epoch:]version[-release]`.
+    pub version: String,
+    pub arch: String,
+    pub source: String,
+}
+
+fn peer(name: &str) -> Option<PathBuf> {
+    let dirs = [
+        std::env::var_os("KEELHAUL_PEERS").map(PathBuf::from),
+        Some(PathBuf::from("/opt/peers/bin")),
+    ];
+    dirs.into_iter()
+        .flatten()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .or_else(|| which(name))
+}
+
+pub fn syft() -> Option<PathBuf> {
+    peer("syft")
+}
+
+pub fn trivy() -> Option<PathBuf> {
+    peer("trivy")
+}
+
+/// Syft's OS packages for a Syft source string (`docker-archive:F`, `oci-dir:D`, `dir:D`).
+pub fn syft_packages(source: &str) -> BTreeSet<PeerPackage> {
+    let syft = syft().expect("syft");
+    let out = run(Command::new(syft)
+        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
+        .args(["scan", source, "-q", "-o", "syft-json"]));
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    doc["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| matches!(a["type"].as_str(), Some("deb" | "rpm" | "apk")))
+        .map(|a| {
+            let m = &a["metadata"];
+            let kind = a["type"].as_str().unwrap().to_owned();
+            let arch = m["architecture"].as_str().unwrap_or_default().to_owned();
+            let source = match kind.as_str() {
+                "deb" => m["source"]
+                    .as_str()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or(a["name"].as_str().unwrap())
+                    .to_owned(),
+                "apk" => m["originPackage"].as_str().unwrap_or_default().to_owned(),
+                _ => m["sourceRpm"].as_str().unwrap_or_default().to_owned(),
+            };
+            PeerPackage {
+                kind,
+                name: a["name"].as_str().unwrap().to_owned(),
+                version: a["version"].as_str().unwrap().to_owned(),
+                arch,
+                source,
+            }
+        })
+        .collect()
+}
+
+/// Trivy's OS packages for an image archive or layout (`trivy image --input`), or a
+/// directory (`trivy rootfs`), run offline against an empty vulnerability database.
+pub fn trivy_packages(input: &Path, rootfs: bool) -> BTreeSet<PeerPackage> {
+    let trivy = trivy().expect("trivy");
+    let cache = tempfile::tempdir().unwrap();
+    let c = cache.path();
+    std::fs::create_dir_all(c.join("db")).unwrap();
+    std::fs::create_dir_all(c.join("java-db")).unwrap();
+    std::fs::write(
+        c.join("db/metadata.json"),
+        r#"{"Version":2,"NextUpdate":"2099-01-01T00:00:00Z","UpdatedAt":"2025-01-01T00:00:00Z","DownloadedAt":"2025-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    let out_file = c.join("out.json");
+    let mut cmd = Command::new(trivy);
+    if rootfs {
+        cmd.arg("rootfs");
+    } else {
+        cmd.args(["image", "--input"]);
+    }
+    run(cmd
+        .arg(input)
+        .args(["--cache-dir"])
+        .arg(c)
+        .args([
+            "--cache-backend",
+            "memory",
+            "--skip-db-update",
+            "--skip-java-db-update",
+            "--offline-scan",
+            "--skip-check-update",
+            "-q",
+            "--scanners",
+            "vuln",
+            "--list-all-pkgs",
+            "--pkg-types",
+            "os",
+            "-f",
+            "json",
+            "-o",
+        ])
+        .arg(&out_file));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    let mut set = BTreeSet::new();
+    for r in doc["Results"].as_array().into_iter().flatten() {
+        let kind = match r["Type"].as_str() {
+            Some("debian" | "ubuntu") => "deb",
+            Some("alpine" | "wolfi" | "chainguard") => "apk",
+            Some(_) if r["Class"] == "os-pkgs" => "rpm",
+            _ => continue,
+        };
+        for p in r["Packages"].as_array().into_iter().flatten() {
+            let release = p["Release"].as_str().filter(|s| !s.is_empty());
+            let mut version = p["Version"].as_str().unwrap_or_default().to_owned();
+            if let Some(r) = release {
+                version = format!("{version}-{r}");
+            }
+            if let Some(e) = p["Epoch"].as_u64().filter(|e| *e > 0) {
+                version = format!("{e}:{version}");
+            }
+            set.insert(PeerPackage {
+                kind: kind.into(),
+                name: p["Name"].as_str().unwrap_or_default().into(),
+                version,
+                arch: p["Arch"].as_str().unwrap_or_default().into(),
+                source: p["SrcName"].as_str().unwrap_or_default().into(),
+            });
+        }
+    }
+    set
+}

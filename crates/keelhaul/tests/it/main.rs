@@ -1,0 +1,5 @@
+//! End-to-end tests of the `keelhaul` binary on real images. Tests whose tools or data are
+//! missing skip with a message (set `KEELHAUL_REQUIRE_INTEGRATION=1` to make them fail).
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod debian;
