@@ -166,13 +166,14 @@ fn attach_owned_files(packages: &mut [Package], visible: &[(usize, &Artifact)]) 
     }
 }
 
-/// Distroless images have no release file; Debian's `base-files` version names the release
-/// (`12.4+deb12u5` is Debian 12).
+/// Distroless images have no release file; the major version of Debian's `base-files`
+/// names the release (`12.4+deb12u5` is Debian 12; its minor is base-files' own, not the
+/// point release).
 fn distroless_debian(packages: &[Package]) -> OsRelease {
     let version = packages
         .iter()
         .find(|p| p.ecosystem == Ecosystem::Deb && p.name == "base-files")
-        .and_then(|p| p.version.split(['+', '-', '~']).next())
+        .and_then(|p| p.version.split(['.', '+', '-', '~']).next())
         .filter(|v| v.chars().next().is_some_and(|c| c.is_ascii_digit()))
         .map(str::to_owned);
     let mut os = OsRelease::new("debian", version.as_deref());

@@ -148,7 +148,7 @@ pub(crate) fn document(reports: &[Report]) -> Value {
                 "licenseDeclared": "NOASSERTION",
                 "copyrightText": "NOASSERTION",
                 "supplier": "NOASSERTION",
-                "primaryPackagePurpose": "OPERATING-SYSTEM",
+                "primaryPackagePurpose": "OPERATING_SYSTEM",
             });
             if let Some(ver) = &os.version {
                 v["versionInfo"] = json!(ver);

@@ -78,19 +78,14 @@ pub fn syft_packages(source: &str) -> BTreeSet<PeerPackage> {
 }
 
 /// Trivy's OS packages for an image archive or layout (`trivy image --input`), or a
-/// directory (`trivy rootfs`), run offline against an empty vulnerability database.
+/// directory (`trivy rootfs`). Trivy is asked for a CycloneDX SBOM: that lists packages
+/// without a vulnerability database (none can be downloaded here, and an empty one makes
+/// its RHEL-family detection fail).
 pub fn trivy_packages(input: &Path, rootfs: bool) -> BTreeSet<PeerPackage> {
     let trivy = trivy().expect("trivy");
     let cache = tempfile::tempdir().unwrap();
     let c = cache.path();
-    std::fs::create_dir_all(c.join("db")).unwrap();
-    std::fs::create_dir_all(c.join("java-db")).unwrap();
-    std::fs::write(
-        c.join("db/metadata.json"),
-        r#"{"Version":2,"NextUpdate":"2099-01-01T00:00:00Z","UpdatedAt":"2025-01-01T00:00:00Z","DownloadedAt":"2025-01-01T00:00:00Z"}"#,
-    )
-    .unwrap();
-    let out_file = c.join("out.json");
+    let out_file = c.join("out.cdx.json");
     let mut cmd = Command::new(trivy);
     if rootfs {
         cmd.arg("rootfs");
@@ -99,52 +94,51 @@ pub fn trivy_packages(input: &Path, rootfs: bool) -> BTreeSet<PeerPackage> {
     }
     run(cmd
         .arg(input)
-        .args(["--cache-dir"])
+        .arg("--cache-dir")
         .arg(c)
-        .args([
-            "--cache-backend",
-            "memory",
-            "--skip-db-update",
-            "--skip-java-db-update",
-            "--offline-scan",
-            "--skip-check-update",
-            "-q",
-            "--scanners",
-            "vuln",
-            "--list-all-pkgs",
-            "--pkg-types",
-            "os",
-            "-f",
-            "json",
-            "-o",
-        ])
+        .args(["--cache-backend", "memory", "--skip-db-update", "--skip-java-db-update", "--offline-scan", "--skip-check-update", "-q"])
+        .args(["--format", "cyclonedx", "-o"])
         .arg(&out_file));
     let doc: Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
     let mut set = BTreeSet::new();
-    for r in doc["Results"].as_array().into_iter().flatten() {
-        let kind = match r["Type"].as_str() {
-            Some("debian" | "ubuntu") => "deb",
-            Some("alpine" | "wolfi" | "chainguard") => "apk",
-            Some(_) if r["Class"] == "os-pkgs" => "rpm",
+    for comp in doc["components"].as_array().into_iter().flatten() {
+        let purl = comp["purl"].as_str().unwrap_or_default();
+        let kind = match purl.split('/').next() {
+            Some("pkg:deb") => "deb",
+            Some("pkg:rpm") => "rpm",
+            Some("pkg:apk") => "apk",
             _ => continue,
         };
-        for p in r["Packages"].as_array().into_iter().flatten() {
-            let release = p["Release"].as_str().filter(|s| !s.is_empty());
-            let mut version = p["Version"].as_str().unwrap_or_default().to_owned();
-            if let Some(r) = release {
-                version = format!("{version}-{r}");
-            }
-            if let Some(e) = p["Epoch"].as_u64().filter(|e| *e > 0) {
-                version = format!("{e}:{version}");
-            }
-            set.insert(PeerPackage {
-                kind: kind.into(),
-                name: p["Name"].as_str().unwrap_or_default().into(),
-                version,
-                arch: p["Arch"].as_str().unwrap_or_default().into(),
-                source: p["SrcName"].as_str().unwrap_or_default().into(),
-            });
+        let qualifier = |key: &str| {
+            purl.split_once('?')
+                .and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix(&format!("{key}="))))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let property = |name: &str| {
+            comp["properties"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["name"] == name)
+                .and_then(|p| p["value"].as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let mut version = comp["version"].as_str().unwrap_or_default().to_owned();
+        // The component version carries the epoch in Trivy 0.59; older releases put it in
+        // the purl only.
+        let epoch = qualifier("epoch");
+        if !epoch.is_empty() && epoch != "0" && !version.contains(':') {
+            version = format!("{epoch}:{version}");
         }
+        set.insert(PeerPackage {
+            kind: kind.into(),
+            name: comp["name"].as_str().unwrap_or_default().into(),
+            version,
+            arch: qualifier("arch"),
+            source: property("aquasecurity:trivy:SrcName"),
+        });
     }
     set
 }

@@ -3,3 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod debian;
+mod sbom;
+mod os_packages;
+mod cache;
