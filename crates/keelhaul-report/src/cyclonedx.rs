@@ -5,22 +5,6 @@ use serde_json::{Value, json};
 
 use crate::Report;
 
-/// A deterministic serial number: UUID v5 of the image digests.
-fn serial_number(reports: &[Report]) -> String {
-    let seed: String = reports
-        .iter()
-        .map(|r| {
-            r.image_digest()
-                .map_or_else(|| r.target.clone(), ToString::to_string)
-        })
-        .collect::<Vec<_>>()
-        .join(",");
-    format!(
-        "urn:uuid:{}",
-        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, seed.as_bytes())
-    )
-}
-
 fn properties(pairs: &[(&str, Option<String>)]) -> Vec<Value> {
     pairs
         .iter()
@@ -145,7 +129,7 @@ pub(crate) fn bom(reports: &[Report]) -> Value {
         "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
         "bomFormat": "CycloneDX",
         "specVersion": "1.6",
-        "serialNumber": serial_number(reports),
+        "serialNumber": format!("urn:uuid:{}", crate::model::document_id(reports)),
         "version": 1,
     });
     let mut metadata = json!({

@@ -109,3 +109,17 @@ impl Report {
             .map(|l| l.index)
     }
 }
+
+/// A stable id for a document about these reports: a UUID v5 of their image digests (the
+/// target names when there are none), so the same images always give the same document.
+pub(crate) fn document_id(reports: &[Report]) -> uuid::Uuid {
+    let seed: String = reports
+        .iter()
+        .map(|r| {
+            r.image_digest()
+                .map_or_else(|| r.target.clone(), ToString::to_string)
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, seed.as_bytes())
+}

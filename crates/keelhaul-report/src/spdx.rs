@@ -51,24 +51,30 @@ fn supplier(p: &Package) -> String {
     }
 }
 
-fn package(p: &Package, id: &str) -> Value {
-    let mut v = json!({
+/// A package with the fields SPDX requires and keelhaul cannot assert set to NOASSERTION.
+fn skeleton(id: &str, name: &str, purpose: &str) -> Value {
+    json!({
         "SPDXID": id,
-        "name": p.name,
-        "versionInfo": p.version,
-        "supplier": supplier(p),
+        "name": name,
+        "supplier": "NOASSERTION",
         "downloadLocation": "NOASSERTION",
         "filesAnalyzed": false,
         "licenseConcluded": "NOASSERTION",
         "licenseDeclared": "NOASSERTION",
         "copyrightText": "NOASSERTION",
-        "primaryPackagePurpose": "LIBRARY",
-        "externalRefs": [{
-            "referenceCategory": "PACKAGE-MANAGER",
-            "referenceType": "purl",
-            "referenceLocator": p.purl,
-        }],
-    });
+        "primaryPackagePurpose": purpose,
+    })
+}
+
+fn package(p: &Package, id: &str) -> Value {
+    let mut v = skeleton(id, &p.name, "LIBRARY");
+    v["versionInfo"] = json!(p.version);
+    v["supplier"] = json!(supplier(p));
+    v["externalRefs"] = json!([{
+        "referenceCategory": "PACKAGE-MANAGER",
+        "referenceType": "purl",
+        "referenceLocator": p.purl,
+    }]);
     if let Some(s) = &p.source_name {
         v["sourceInfo"] = json!(format!(
             "built from source package {s}{}",
@@ -118,17 +124,7 @@ pub(crate) fn document(reports: &[Report]) -> Value {
             .map(|p| sanitize(&p.to_string()))
             .unwrap_or_else(|| "image".to_owned());
         let image_id = format!("SPDXRef-Image-{platform}");
-        let mut image = json!({
-            "SPDXID": image_id,
-            "name": r.image_name(),
-            "downloadLocation": "NOASSERTION",
-            "filesAnalyzed": false,
-            "licenseConcluded": "NOASSERTION",
-            "licenseDeclared": "NOASSERTION",
-            "copyrightText": "NOASSERTION",
-            "supplier": "NOASSERTION",
-            "primaryPackagePurpose": "CONTAINER",
-        });
+        let mut image = skeleton(&image_id, &r.image_name(), "CONTAINER");
         if let Some(d) = r.image_digest() {
             image["versionInfo"] = json!(d.to_string());
             if d.algorithm() == "sha256" {
@@ -139,17 +135,7 @@ pub(crate) fn document(reports: &[Report]) -> Value {
         relationships.push(json!({"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": image_id}));
         if let Some(os) = &r.os {
             let os_id = format!("SPDXRef-OperatingSystem-{platform}");
-            let mut v = json!({
-                "SPDXID": os_id,
-                "name": os.family,
-                "downloadLocation": "NOASSERTION",
-                "filesAnalyzed": false,
-                "licenseConcluded": "NOASSERTION",
-                "licenseDeclared": "NOASSERTION",
-                "copyrightText": "NOASSERTION",
-                "supplier": "NOASSERTION",
-                "primaryPackagePurpose": "OPERATING_SYSTEM",
-            });
+            let mut v = skeleton(&os_id, &os.family, "OPERATING_SYSTEM");
             if let Some(ver) = &os.version {
                 v["versionInfo"] = json!(ver);
             }

@@ -96,7 +96,15 @@ pub fn trivy_packages(input: &Path, rootfs: bool) -> BTreeSet<PeerPackage> {
         .arg(input)
         .arg("--cache-dir")
         .arg(c)
-        .args(["--cache-backend", "memory", "--skip-db-update", "--skip-java-db-update", "--offline-scan", "--skip-check-update", "-q"])
+        .args([
+            "--cache-backend",
+            "memory",
+            "--skip-db-update",
+            "--skip-java-db-update",
+            "--offline-scan",
+            "--skip-check-update",
+            "-q",
+        ])
         .args(["--format", "cyclonedx", "-o"])
         .arg(&out_file));
     let doc: Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
@@ -111,7 +119,10 @@ pub fn trivy_packages(input: &Path, rootfs: bool) -> BTreeSet<PeerPackage> {
         };
         let qualifier = |key: &str| {
             purl.split_once('?')
-                .and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix(&format!("{key}="))))
+                .and_then(|(_, q)| {
+                    q.split('&')
+                        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+                })
                 .unwrap_or_default()
                 .to_owned()
         };

@@ -17,11 +17,21 @@ fn every_fixture_detects_its_distribution() {
         let dir = entry.unwrap().path();
         let want = std::fs::read_to_string(dir.join("want")).unwrap();
         let (family, version) = want.trim().split_once(' ').unwrap();
-        let reports = scanner.scan(&Target::Dir(dir.clone()), &NoProgress).unwrap();
+        let reports = scanner
+            .scan(&Target::Dir(dir.clone()), &NoProgress)
+            .unwrap();
         let os = reports[0].os.clone();
-        let got = os.as_ref().map(|o| (o.family.clone(), o.version.clone().unwrap_or_else(|| "-".into())));
+        let got = os.as_ref().map(|o| {
+            (
+                o.family.clone(),
+                o.version.clone().unwrap_or_else(|| "-".into()),
+            )
+        });
         if got != Some((family.to_owned(), version.to_owned())) {
-            failures.push(format!("{}: want {family} {version}, got {got:?}", dir.display()));
+            failures.push(format!(
+                "{}: want {family} {version}, got {got:?}",
+                dir.display()
+            ));
         }
         checked += 1;
     }
@@ -39,6 +49,9 @@ fn distroless_packages_and_their_files() {
     assert_eq!(names, ["base-files", "libc6"]);
     let libc = &report.packages[1];
     assert_eq!(libc.source_name.as_deref(), Some("glibc"));
-    assert_eq!(libc.purl, "pkg:deb/debian/libc6@2.36-9%2Bdeb12u7?arch=amd64&distro=debian-12&upstream=glibc");
+    assert_eq!(
+        libc.purl,
+        "pkg:deb/debian/libc6@2.36-9%2Bdeb12u7?arch=amd64&distro=debian-12&upstream=glibc"
+    );
     assert_eq!(libc.locations[0].path, "var/lib/dpkg/status.d/libc6");
 }

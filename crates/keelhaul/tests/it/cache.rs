@@ -13,10 +13,21 @@ fn a_cached_rescan_reads_no_layer() {
     let cache = s.join("layer-cache");
     let built = Image::new()
         .layer(Layer::new().file("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n"))
-        .layer(Layer::new().compression(Compression::Zstd).file("var/lib/dpkg/status", STATUS))
+        .layer(
+            Layer::new()
+                .compression(Compression::Zstd)
+                .file("var/lib/dpkg/status", STATUS),
+        )
         .write_oci_layout(&layout, "v1");
     let target = format!("oci:{}:v1", layout.display());
-    let args = ["scan", target.as_str(), "--format", "json", "--cache-dir", cache.to_str().unwrap()];
+    let args = [
+        "scan",
+        target.as_str(),
+        "--format",
+        "json",
+        "--cache-dir",
+        cache.to_str().unwrap(),
+    ];
     let first = keelhaul(s, &args).success().json();
     assert_eq!(first["packages"][0]["name"], "zlib1g");
 
@@ -25,12 +36,19 @@ fn a_cached_rescan_reads_no_layer() {
         std::fs::write(layout.join("blobs/sha256").join(digest.hex()), b"gone").unwrap();
     }
     let second = keelhaul(s, &args).success().json();
-    assert_eq!(second["packages"], first["packages"], "the cached facts give the same inventory");
+    assert_eq!(
+        second["packages"], first["packages"],
+        "the cached facts give the same inventory"
+    );
 
     // Without the cache the damage is seen in both layers.
     let uncached = keelhaul(s, &["scan", &target, "--format", "json", "--no-cache"]);
     assert_eq!(uncached.status.code(), Some(1));
-    assert!(uncached.stderr.contains("Layer 0") && uncached.stderr.contains("Layer 1"), "{}", uncached.stderr);
+    assert!(
+        uncached.stderr.contains("Layer 0") && uncached.stderr.contains("Layer 1"),
+        "{}",
+        uncached.stderr
+    );
 }
 
 #[test]
@@ -49,7 +67,14 @@ fn a_failed_layer_is_not_cached() {
     bad[last] ^= 0xff;
     std::fs::write(&blob, &bad).unwrap();
     let target = format!("oci:{}:v1", layout.display());
-    let args = ["scan", target.as_str(), "--format", "json", "--cache-dir", cache.to_str().unwrap()];
+    let args = [
+        "scan",
+        target.as_str(),
+        "--format",
+        "json",
+        "--cache-dir",
+        cache.to_str().unwrap(),
+    ];
     assert_eq!(keelhaul(s, &args).status.code(), Some(1));
     // Repaired, the layer is read again (nothing wrong was cached) and scans cleanly.
     std::fs::write(&blob, &good).unwrap();

@@ -10,7 +10,9 @@ use keelhaul_test::{keelhaul, prerequisite, require, shared_dir};
 use serde_json::Value;
 
 fn scan(sandbox: &Path, target: &str) -> Value {
-    keelhaul(sandbox, &["scan", target, "--format", "json", "--no-cache"]).success().json()
+    keelhaul(sandbox, &["scan", target, "--format", "json", "--no-cache"])
+        .success()
+        .json()
 }
 
 /// (name, version, arch) of keelhaul's packages of one ecosystem.
@@ -31,14 +33,20 @@ fn nva(report: &Value, ecosystem: &str) -> BTreeSet<(String, String, String)> {
 }
 
 fn peer_nva(set: &BTreeSet<PeerPackage>) -> BTreeSet<(String, String, String)> {
-    set.iter().map(|p| (p.name.clone(), p.version.clone(), p.arch.clone())).collect()
+    set.iter()
+        .map(|p| (p.name.clone(), p.version.clone(), p.arch.clone()))
+        .collect()
 }
 
 /// Peers list rpm's imported signing keys (`gpg-pubkey`) as packages; keelhaul does not:
 /// they are keys, not software, and matching them against advisories can only produce
 /// noise. Everything else must be identical.
-fn without_gpg_pubkey(set: BTreeSet<(String, String, String)>) -> BTreeSet<(String, String, String)> {
-    set.into_iter().filter(|(n, _, _)| n != "gpg-pubkey").collect()
+fn without_gpg_pubkey(
+    set: BTreeSet<(String, String, String)>,
+) -> BTreeSet<(String, String, String)> {
+    set.into_iter()
+        .filter(|(n, _, _)| n != "gpg-pubkey")
+        .collect()
 }
 
 struct RpmCase {
@@ -84,13 +92,17 @@ fn rpm_databases_in_all_three_formats_match_the_peers() {
     let s = sandbox.path();
     for case in RPM_CASES {
         let db = std::fs::read(shared.join("data/rpmdb").join(case.db)).unwrap();
-        let mut base = Layer::new().compression(Compression::None).file("etc/os-release", case.os_release);
+        let mut base = Layer::new()
+            .compression(Compression::None)
+            .file("etc/os-release", case.os_release);
         if let Some((path, text)) = case.release_file {
             base = base.file(path, text);
         }
-        let image = Image::new()
-            .layer(base)
-            .layer(Layer::new().compression(Compression::None).file(case.image_path, &db));
+        let image = Image::new().layer(base).layer(
+            Layer::new()
+                .compression(Compression::None)
+                .file(case.image_path, &db),
+        );
         let archive = s.join(format!("{}.docker.tar", case.family));
         image.write_docker_archive(&archive, &format!("keelhaul/{}:1", case.family));
         let report = scan(s, &format!("docker-archive:{}", archive.display()));
@@ -99,11 +111,17 @@ fn rpm_databases_in_all_three_formats_match_the_peers() {
         assert!(!ours.is_empty(), "{}: no packages", case.db);
         for p in report["packages"].as_array().unwrap() {
             let purl = p["purl"].as_str().unwrap();
-            assert!(purl.starts_with(&format!("pkg:rpm/{}/", case.family)), "{purl}");
+            assert!(
+                purl.starts_with(&format!("pkg:rpm/{}/", case.family)),
+                "{purl}"
+            );
             assert_eq!(p["locations"][0]["path"], case.image_path);
         }
         if prerequisite(peers::syft().is_some(), "syft") {
-            let syft = without_gpg_pubkey(peer_nva(&peers::syft_packages(&format!("docker-archive:{}", archive.display()))));
+            let syft = without_gpg_pubkey(peer_nva(&peers::syft_packages(&format!(
+                "docker-archive:{}",
+                archive.display()
+            ))));
             assert_eq!(ours, syft, "{}: Syft differs", case.db);
         }
         if prerequisite(peers::trivy().is_some(), "trivy") {
@@ -115,11 +133,23 @@ fn rpm_databases_in_all_three_formats_match_the_peers() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|p| (p["name"].as_str().unwrap().to_owned(), p["source_name"].as_str().unwrap_or_default().to_owned()))
+                .map(|p| {
+                    (
+                        p["name"].as_str().unwrap().to_owned(),
+                        p["source_name"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
                 .collect();
-            let trivy_sources: BTreeSet<(String, String)> =
-                trivy_set.iter().filter(|p| p.name != "gpg-pubkey").map(|p| (p.name.clone(), p.source.clone())).collect();
-            assert_eq!(our_sources, trivy_sources, "{}: source names differ from Trivy's", case.db);
+            let trivy_sources: BTreeSet<(String, String)> = trivy_set
+                .iter()
+                .filter(|p| p.name != "gpg-pubkey")
+                .map(|p| (p.name.clone(), p.source.clone()))
+                .collect();
+            assert_eq!(
+                our_sources, trivy_sources,
+                "{}: source names differ from Trivy's",
+                case.db
+            );
         }
     }
 }
@@ -135,7 +165,8 @@ C:Q1Xyz5Qp0AFUjS2k+u6vXw1cdnL0=\nP:ca-certificates-bundle\nV:20240705-r0\nA:x86_
 fn apk_database_matches_the_peers() {
     let sandbox = tempfile::tempdir().unwrap();
     let s = sandbox.path();
-    let os_release = "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME=\"Alpine Linux v3.20\"\n";
+    let os_release =
+        "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME=\"Alpine Linux v3.20\"\n";
     // Layer 1 replaces the database: libcrypto3 upgraded, ca-certificates-bundle removed.
     let upgraded = APK_DB
         .replace("V:3.3.2-r0", "V:3.3.2-r1")
@@ -151,34 +182,69 @@ fn apk_database_matches_the_peers() {
                 .file("etc/alpine-release", "3.20.3\n")
                 .file("lib/apk/db/installed", APK_DB),
         )
-        .layer(Layer::new().compression(Compression::None).file("lib/apk/db/installed", format!("{upgraded}\n")));
+        .layer(
+            Layer::new()
+                .compression(Compression::None)
+                .file("lib/apk/db/installed", format!("{upgraded}\n")),
+        );
     let archive = s.join("alpine.docker.tar");
     image.write_docker_archive(&archive, "keelhaul/alpine:1");
     let report = scan(s, &format!("docker-archive:{}", archive.display()));
     assert_eq!(report["os"]["family"], "alpine");
     assert_eq!(report["os"]["version"], "3.20.3");
     let ours = nva(&report, "apk");
-    let expected: BTreeSet<(String, String, String)> = [("busybox", "1.36.1-r29"), ("libcrypto3", "3.3.2-r1"), ("musl", "1.2.5-r0")]
-        .iter()
-        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned(), "x86_64".to_owned()))
-        .collect();
+    let expected: BTreeSet<(String, String, String)> = [
+        ("busybox", "1.36.1-r29"),
+        ("libcrypto3", "3.3.2-r1"),
+        ("musl", "1.2.5-r0"),
+    ]
+    .iter()
+    .map(|(n, v)| ((*n).to_owned(), (*v).to_owned(), "x86_64".to_owned()))
+    .collect();
     assert_eq!(ours, expected);
     let layers = report["image"]["layers"].as_array().unwrap();
     let layer_of = |name: &str| {
-        let p = report["packages"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap();
-        layers.iter().position(|l| l["diff_id"] == p["locations"][0]["layer"]).unwrap()
+        let p = report["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap();
+        layers
+            .iter()
+            .position(|l| l["diff_id"] == p["locations"][0]["layer"])
+            .unwrap()
     };
     assert_eq!(layer_of("musl"), 0);
-    assert_eq!(layer_of("libcrypto3"), 1, "the upgrade is attributed to the upgrading layer");
-    let crypto = report["packages"].as_array().unwrap().iter().find(|p| p["name"] == "libcrypto3").unwrap();
-    assert_eq!(crypto["purl"], "pkg:apk/alpine/libcrypto3@3.3.2-r1?arch=x86_64&distro=alpine-3.20.3&upstream=openssl");
+    assert_eq!(
+        layer_of("libcrypto3"),
+        1,
+        "the upgrade is attributed to the upgrading layer"
+    );
+    let crypto = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "libcrypto3")
+        .unwrap();
+    assert_eq!(
+        crypto["purl"],
+        "pkg:apk/alpine/libcrypto3@3.3.2-r1?arch=x86_64&distro=alpine-3.20.3&upstream=openssl"
+    );
     if prerequisite(peers::syft().is_some(), "syft") {
-        let syft = peer_nva(&peers::syft_packages(&format!("docker-archive:{}", archive.display())));
+        let syft = peer_nva(&peers::syft_packages(&format!(
+            "docker-archive:{}",
+            archive.display()
+        )));
         assert_eq!(ours, syft, "Syft differs");
     }
     if prerequisite(peers::trivy().is_some(), "trivy") {
         let trivy = peers::trivy_packages(&archive, false);
         assert_eq!(ours, peer_nva(&trivy), "Trivy differs");
-        assert!(trivy.iter().any(|p| p.name == "libcrypto3" && p.source == "openssl"));
+        assert!(
+            trivy
+                .iter()
+                .any(|p| p.name == "libcrypto3" && p.source == "openssl")
+        );
     }
 }
