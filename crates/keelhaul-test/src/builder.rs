@@ -322,37 +322,43 @@ impl Image {
 
     /// Write as a docker-archive (`docker save` format), layers stored as built.
     pub fn write_docker_archive(&self, file: &Path, repo_tag: &str) -> Built {
-        let built = self.build();
-        let mut b = tar::Builder::new(std::fs::File::create(file).unwrap());
-        let add = |b: &mut tar::Builder<std::fs::File>, name: &str, data: &[u8]| {
+        write_docker_archive(file, &[(self, repo_tag)]).remove(0)
+    }
+}
+
+/// Write several images into one docker-archive, each with one tag. Uncompressed layers
+/// are named `<diff-id>.tar` (skopeo's layout), compressed ones `blobs/sha256/<digest>`
+/// (Docker 25+).
+pub fn write_docker_archive(file: &Path, images: &[(&Image, &str)]) -> Vec<Built> {
+    let mut b = tar::Builder::new(std::fs::File::create(file).unwrap());
+    let mut written = std::collections::HashSet::new();
+    let mut add = |b: &mut tar::Builder<std::fs::File>, name: &str, data: &[u8]| {
+        if written.insert(name.to_owned()) {
             let mut h = tar::Header::new_gnu();
             h.set_size(data.len() as u64);
             h.set_mode(0o644);
             h.set_cksum();
             b.append_data(&mut h, name, data).unwrap();
-        };
+        }
+    };
+    let mut entries = Vec::new();
+    let mut all = Vec::new();
+    for (image, repo_tag) in images {
+        let built = image.build();
         let config_name = format!("{}.json", built.config_digest.hex());
         add(&mut b, &config_name, &built.config);
         let mut layer_names = Vec::new();
         for (blob, diff_id, digest, c) in &built.layers {
-            let name = if *c == Compression::None {
-                format!("{}.tar", diff_id.hex())
-            } else {
-                format!("blobs/sha256/{}", digest.hex())
-            };
+            let name = if *c == Compression::None { format!("{}.tar", diff_id.hex()) } else { format!("blobs/sha256/{}", digest.hex()) };
             add(&mut b, &name, blob);
             layer_names.push(name);
         }
-        let manifest =
-            json!([{"Config": config_name, "RepoTags": [repo_tag], "Layers": layer_names}]);
-        add(
-            &mut b,
-            "manifest.json",
-            &serde_json::to_vec(&manifest).unwrap(),
-        );
-        b.into_inner().unwrap().flush().unwrap();
-        built
+        entries.push(json!({"Config": config_name, "RepoTags": [repo_tag], "Layers": layer_names}));
+        all.push(built);
     }
+    add(&mut b, "manifest.json", &serde_json::to_vec(&entries).unwrap());
+    b.into_inner().unwrap().flush().unwrap();
+    all
 }
 
 /// Write a blob into a layout's `blobs/sha256/`.
