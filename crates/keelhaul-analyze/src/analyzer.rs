@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use crate::facts::{Artifact, Fact};
 
@@ -189,11 +189,15 @@ impl AnalyzerSet {
                 exact.entry(p).or_default().push(i);
             }
             for g in interests.globs {
-                let glob = Glob::new(&g).map_err(|source| SetError::Glob {
-                    analyzer: id.name,
-                    glob: g.clone(),
-                    source,
-                })?;
+                // `*` stays inside one directory; `**` crosses them.
+                let glob = GlobBuilder::new(&g)
+                    .literal_separator(true)
+                    .build()
+                    .map_err(|source| SetError::Glob {
+                        analyzer: id.name,
+                        glob: g.clone(),
+                        source,
+                    })?;
                 builder.add(glob);
                 glob_owner.push(i);
             }

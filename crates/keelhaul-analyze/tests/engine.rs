@@ -1,0 +1,152 @@
+//! The layer engine on hand-built layers: dispatch by interests, hard links, whiteouts,
+//! every compression, and stacking.
+#![allow(clippy::unwrap_used)]
+
+use keelhaul_analyze::{
+    AnalyzeError, Analyzer, AnalyzerId, AnalyzerSet, Fact, FileInfo, ImageView, Interests,
+    LayerEngine, NoProgress, Output,
+};
+use keelhaul_image::{OpenOptions, Target};
+use keelhaul_test::builder::{Compression, Image, Layer};
+
+/// Keeps the text of `etc/*.conf` files and `etc/exact`.
+struct Keep;
+
+impl Analyzer for Keep {
+    fn id(&self) -> AnalyzerId {
+        AnalyzerId {
+            name: "keep",
+            version: 1,
+        }
+    }
+
+    fn interests(&self) -> Interests {
+        Interests::paths(&["etc/exact"], 1024).with_globs(&["etc/*.conf"])
+    }
+
+    fn analyze(
+        &self,
+        _file: &FileInfo<'_>,
+        content: &[u8],
+        out: &mut Output<'_>,
+    ) -> Result<(), AnalyzeError> {
+        out.emit(Fact::Text {
+            text: String::from_utf8_lossy(content).into_owned(),
+        });
+        Ok(())
+    }
+}
+
+fn engine() -> LayerEngine {
+    LayerEngine::new(AnalyzerSet::new(vec![Box::new(Keep)]).unwrap())
+}
+
+fn analyze(image: &Image) -> Vec<keelhaul_analyze::LayerFacts> {
+    let dir = tempfile::tempdir().unwrap();
+    image.write_oci_layout(dir.path(), "t");
+    let target = Target::OciLayout {
+        dir: dir.path().to_owned(),
+        tag: Some("t".into()),
+    };
+    let opened = keelhaul_image::open(&target, &OpenOptions::default())
+        .unwrap()
+        .remove(0);
+    engine()
+        .analyze(&opened, &NoProgress)
+        .into_iter()
+        .map(|r| {
+            assert!(r.error.is_none(), "{:?}", r.error);
+            r.facts
+        })
+        .collect()
+}
+
+#[test]
+fn only_wanted_files_are_read_in_every_compression() {
+    for c in [Compression::None, Compression::Gzip, Compression::Zstd] {
+        let image = Image::new().layer(
+            Layer::new()
+                .compression(c)
+                .file("etc/a.conf", "A")
+                .file("etc/sub/b.conf", "not wanted: * does not cross /")
+                .file("etc/exact", "E")
+                .file("usr/bin/big", vec![7u8; 1 << 20])
+                .file("etc/huge.conf", vec![b'x'; 2048]),
+        );
+        let layers = analyze(&image);
+        let paths: Vec<&str> = layers[0]
+            .artifacts
+            .iter()
+            .map(|a| a.path.as_str())
+            .collect();
+        assert_eq!(paths, ["etc/a.conf", "etc/exact"], "{c:?}");
+        assert_eq!(layers[0].stats.analyzed_files, 2);
+        assert!(
+            layers[0]
+                .warnings
+                .iter()
+                .any(|w| w.contains("etc/huge.conf") && w.contains("limit")),
+            "{:?}",
+            layers[0].warnings
+        );
+    }
+}
+
+#[test]
+fn hard_links_share_their_targets_facts() {
+    let image = Image::new().layer(
+        Layer::new()
+            .file("etc/a.conf", "shared")
+            .hardlink("etc/b.conf", "etc/a.conf")
+            .file("opt/x", "y")
+            .hardlink("etc/c.conf", "opt/x"),
+    );
+    let layers = analyze(&image);
+    let b = layers[0]
+        .artifacts
+        .iter()
+        .find(|a| a.path == "etc/b.conf")
+        .expect("linked file analysed");
+    assert_eq!(
+        b.fact,
+        Fact::Text {
+            text: "shared".into()
+        }
+    );
+    // The target of c.conf was not wanted, so its content was never read: say so.
+    assert!(
+        layers[0]
+            .warnings
+            .iter()
+            .any(|w| w.contains("etc/c.conf") && w.contains("opt/x")),
+        "{:?}",
+        layers[0].warnings
+    );
+}
+
+#[test]
+fn whiteouts_and_opaque_dirs_hide_lower_layers() {
+    let image = Image::new()
+        .layer(
+            Layer::new()
+                .file("etc/a.conf", "0")
+                .file("etc/exact", "0")
+                .dir("etc/d")
+                .file("etc/d/x.conf", "0"),
+        )
+        .layer(
+            Layer::new()
+                .whiteout("etc/a.conf")
+                .opaque("etc/d")
+                .file("etc/exact", "1"),
+        );
+    let layers = analyze(&image);
+    let view = ImageView::new(&layers);
+    let visible: Vec<(usize, &str)> = view
+        .visible_artifacts()
+        .iter()
+        .map(|(l, a)| (*l, a.path.as_str()))
+        .collect();
+    assert_eq!(visible, [(1, "etc/exact")]);
+    assert_eq!(view.text("etc/exact"), Some("1"));
+}
