@@ -34,6 +34,8 @@ pub(crate) fn detect(head: &[u8]) -> Result<Compression, &'static str> {
 
 /// A decoder over a compressed stream that can give the stream back when done, so the
 /// engine can drain and verify the bytes after the decoder's end.
+// One lives per layer being read: boxing the large variant would save nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Decoded<B: BufRead> {
     Plain(B),
     // Multi-member: pigz and concatenated gzip streams are valid layers.

@@ -1,5 +1,9 @@
 //! The layer engine: each layer read once, in parallel, verified, cached.
 
+// A `Failure` carries the partial facts of a failed layer by value; there is at most one
+// per layer, so its size costs nothing.
+#![allow(clippy::result_large_err)]
+
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -13,7 +17,7 @@ use keelhaul_image::{
 use crate::analyzer::AnalyzerSet;
 use crate::cache::LayerCache;
 use crate::decompress::{BombError, BombGuard, Compression, Counted, Decoded, detect};
-use crate::facts::LayerFacts;
+use crate::facts::{Fact, LayerFacts};
 use crate::region::{SeekableRegion, hash_in_background};
 use crate::walk::Walker;
 
@@ -28,6 +32,10 @@ pub struct Limits {
     pub max_ratio: u64,
     /// Expansion below which the ratio is not checked (small layers of zeros are fine).
     pub ratio_floor_bytes: u64,
+    /// Most package records kept across all layers of one image. A real image has a few
+    /// thousand per database version; a hostile one could repeat huge databases in every
+    /// layer, and each record costs memory until the image is stacked.
+    pub max_package_records: usize,
 }
 
 impl Default for Limits {
@@ -36,6 +44,7 @@ impl Default for Limits {
             max_layer_bytes: 64 << 30,
             max_ratio: 2000,
             ratio_floor_bytes: 256 << 20,
+            max_package_records: 300_000,
         }
     }
 }
@@ -77,6 +86,14 @@ pub enum LayerErrorKind {
     /// A decompression bomb.
     #[error("{0}")]
     Bomb(#[source] BombError),
+    /// The image records more packages than one scan keeps in memory.
+    #[error("`{path}` takes the image past {budget} package records; the rest are not inventoried")]
+    TooManyPackages {
+        /// The database file.
+        path: String,
+        /// The budget ([`Limits::max_package_records`]).
+        budget: usize,
+    },
     /// A compression OCI does not allow.
     #[error("{0}-compressed layers are not supported (OCI layers are gzip, zstd or uncompressed)")]
     Compression(&'static str),
@@ -84,7 +101,7 @@ pub enum LayerErrorKind {
 
 /// A layer that could not be (fully) analyzed.
 #[derive(Debug, thiserror::Error)]
-#[error("Layer {index} ({id}) of `{image}`: {kind}")]
+#[error("Layer {index} ({id}) of `{image}`: {}{kind}", at(.entry))]
 pub struct LayerError {
     /// The image.
     pub image: String,
@@ -92,8 +109,15 @@ pub struct LayerError {
     pub index: usize,
     /// Layer id (diff id or digest).
     pub id: String,
+    /// Where in the layer's tar reading stopped, when it stopped inside the tar:
+    /// `` `NAME` `` (that entry's body) or `` after `NAME` `` (the header following it).
+    pub entry: Option<String>,
     /// What went wrong.
     pub kind: LayerErrorKind,
+}
+
+fn at(entry: &Option<String>) -> String {
+    entry.as_ref().map(|e| format!("{e}: ")).unwrap_or_default()
 }
 
 fn classify(e: io::Error) -> LayerErrorKind {
@@ -127,7 +151,14 @@ pub struct LayerResult {
     pub error: Option<LayerError>,
 }
 
-type Failure = (LayerFacts, LayerErrorKind);
+/// What was read before a layer failed, why it failed, and where in its tar (see
+/// [`LayerError::entry`]).
+type Failure = (LayerFacts, LayerErrorKind, Option<String>);
+
+/// A failure before anything was read.
+fn failed(kind: LayerErrorKind) -> Failure {
+    (LayerFacts::default(), kind, None)
+}
 
 /// Reads layers and runs analyzers over them.
 pub struct LayerEngine {
@@ -136,6 +167,8 @@ pub struct LayerEngine {
     cache: Option<LayerCache>,
     threads: usize,
     verify_local: bool,
+    /// Held while a big file is buffered for analysis (see `walk::BIG_FILE`).
+    big_files: Mutex<()>,
 }
 
 impl LayerEngine {
@@ -147,6 +180,7 @@ impl LayerEngine {
             cache: None,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             verify_local: false,
+            big_files: Mutex::new(()),
         }
     }
 
@@ -197,13 +231,25 @@ impl LayerEngine {
         let results: Mutex<Vec<Option<LayerResult>>> =
             Mutex::new((0..layers.len()).map(|_| None).collect());
         let workers = self.threads.min(order.len()).max(1);
+        let records = AtomicUsize::new(0);
         std::thread::scope(|s| {
             for _ in 0..workers {
                 s.spawn(|| {
                     loop {
                         let k = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&i) = order.get(k) else { break };
-                        let r = self.analyze_layer(image, &layers[i], progress);
+                        let mut r = self.analyze_layer(image, &layers[i], progress);
+                        if let Some(kind) = self.within_record_budget(&mut r.facts, &records)
+                            && r.error.is_none()
+                        {
+                            r.error = Some(LayerError {
+                                image: image.name.clone(),
+                                index: layers[i].index,
+                                id: layer_id(&layers[i]),
+                                entry: None,
+                                kind,
+                            });
+                        }
                         results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
                     }
                 });
@@ -237,11 +283,41 @@ impl LayerEngine {
                         image: image.name.clone(),
                         index: l.index,
                         id: layer_id(l),
+                        entry: None,
                         kind: LayerErrorKind::Read(io::Error::other("layer was not analyzed")),
                     }),
                 })
             })
             .collect()
+    }
+
+    /// Count a layer's package records against the image's budget and drop what exceeds
+    /// it, so memory stays bounded however many huge databases an image repeats. The
+    /// image's inventory is then incomplete, which the returned error says. (Cache entries
+    /// keep the full facts; only this image's view is cut.)
+    fn within_record_budget(
+        &self,
+        facts: &mut LayerFacts,
+        records: &AtomicUsize,
+    ) -> Option<LayerErrorKind> {
+        let budget = self.limits.max_package_records;
+        let mut over = None;
+        for artifact in &mut facts.artifacts {
+            let Fact::Packages { packages, .. } = &mut artifact.fact else {
+                continue;
+            };
+            let before = records.fetch_add(packages.len(), Ordering::Relaxed);
+            let room = budget.saturating_sub(before);
+            if packages.len() > room {
+                over.get_or_insert(LayerErrorKind::TooManyPackages {
+                    path: artifact.path.clone(),
+                    budget,
+                });
+                packages.truncate(room);
+                packages.shrink_to_fit();
+            }
+        }
+        over
     }
 
     fn cached(&self, key: Option<&Digest>) -> Option<LayerFacts> {
@@ -265,9 +341,9 @@ impl LayerEngine {
         progress.layer_started(layer);
         let mut key = verified_key;
         let outcome = match image.open_layer(layer) {
-            Err(e) => Err((LayerFacts::default(), LayerErrorKind::Open(e))),
+            Err(e) => Err(failed(LayerErrorKind::Open(e))),
             Ok(LayerData::Directory(root)) => {
-                let mut walker = Walker::new(&self.set);
+                let mut walker = Walker::new(&self.set, &self.big_files);
                 walker.dir(&root);
                 Ok(walker.finish())
             }
@@ -302,13 +378,14 @@ impl LayerEngine {
                 }
                 done(facts, false, None)
             }
-            Err((facts, kind)) => done(
+            Err((facts, kind, entry)) => done(
                 facts,
                 false,
                 Some(LayerError {
                     image: image.name.clone(),
                     index: layer.index,
                     id: layer_id(layer),
+                    entry,
                     kind,
                 }),
             ),
@@ -320,27 +397,38 @@ impl LayerEngine {
     /// most of the cost of the scan) unless `verify_local` is set; anything else is streamed
     /// and hashed on a second thread.
     fn region_plan(&self, region: &FileRegion, layer: &Layer) -> Result<RegionPlan, Failure> {
+        // A member of an archive that was cut short runs past the end of the file; read, it
+        // would look like a tar that simply ends there.
+        let file_len = std::fs::metadata(&region.path)
+            .map_err(|e| failed(LayerErrorKind::Read(e)))?
+            .len();
+        if region.offset.saturating_add(region.len) > file_len {
+            return Err(failed(LayerErrorKind::Read(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the archive is truncated: it ends {} bytes into this {}-byte layer",
+                    file_len.saturating_sub(region.offset),
+                    region.len
+                ),
+            ))));
+        }
         let mut head = [0u8; 8];
         let n = region
             .open()
             .and_then(|mut r| read_up_to(&mut r, &mut head))
-            .map_err(|e| (LayerFacts::default(), LayerErrorKind::Read(e)))?;
-        let compression = detect(&head[..n])
-            .map_err(|c| (LayerFacts::default(), LayerErrorKind::Compression(c)))?;
+            .map_err(|e| failed(LayerErrorKind::Read(e)))?;
+        let compression = detect(&head[..n]).map_err(|c| failed(LayerErrorKind::Compression(c)))?;
         if compression != Compression::None || self.verify_local {
             return Ok(RegionPlan::Hash(compression));
         }
         if let Some(size) = layer.size.filter(|s| *s != region.len) {
-            return Err((
-                LayerFacts::default(),
-                LayerErrorKind::Read(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "the archive holds {} bytes where the manifest says {size}",
-                        region.len
-                    ),
-                )),
-            ));
+            return Err(failed(LayerErrorKind::Read(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the archive holds {} bytes where the manifest says {size}",
+                    region.len
+                ),
+            ))));
         }
         Ok(RegionPlan::Seek {
             unverified_key: unverified_key(region, layer),
@@ -367,7 +455,7 @@ impl LayerEngine {
         // Read to the end of the blob so the digest is checked over every byte.
         match io::copy(&mut raw, &mut io::sink()) {
             Ok(_) => Ok(facts),
-            Err(e) => Err((facts, classify(e))),
+            Err(e) => Err((facts, classify(e), None)),
         }
     }
 
@@ -391,9 +479,7 @@ impl LayerEngine {
             self.walk_seekable(region)
         } else {
             let count = Arc::new(AtomicU64::new(0));
-            let opened = region
-                .open()
-                .map_err(|e| (LayerFacts::default(), LayerErrorKind::Read(e)))?;
+            let opened = region.open().map_err(|e| failed(LayerErrorKind::Read(e)))?;
             let raw = Counted::new(opened, Arc::clone(&count), Some((progress, layer.index)));
             let decompressed_expect = if layer.digest.is_none() {
                 layer.diff_id.clone()
@@ -409,27 +495,31 @@ impl LayerEngine {
                 .unwrap_or_else(|_| Err(io::Error::other("hashing thread panicked")))
         });
         match (walked, hashed, stored_expect) {
-            (Err(failure), _, _) => Err(failure),
-            (Ok(facts), Some(Err(e)), _) => Err((facts, LayerErrorKind::Read(e))),
-            (Ok(facts), Some(Ok(actual)), Some(expected)) if actual != expected => {
-                Err((facts, LayerErrorKind::Digest { expected, actual }))
+            // Bytes that do not hash to the digest are not the layer the manifest names:
+            // that is the error to report, also when (truncated, corrupt) they failed to
+            // decompress too.
+            (walked, Some(Ok(actual)), Some(expected)) if actual != expected => {
+                let facts = walked.unwrap_or_else(|(facts, ..)| facts);
+                Err((facts, LayerErrorKind::Digest { expected, actual }, None))
             }
+            (Err(failure), _, _) => Err(failure),
+            (Ok(facts), Some(Err(e)), _) => Err((facts, LayerErrorKind::Read(e), None)),
             (Ok(facts), _, _) => Ok(facts),
         }
     }
 
     fn walk_seekable(&self, region: &FileRegion) -> Result<LayerFacts, Failure> {
-        let reader = SeekableRegion::open(region)
-            .map_err(|e| (LayerFacts::default(), LayerErrorKind::Read(e)))?;
+        let reader = SeekableRegion::open(region).map_err(|e| failed(LayerErrorKind::Read(e)))?;
         let mut archive = tar::Archive::new(reader);
-        let mut walker = Walker::new(&self.set);
+        let mut walker = Walker::new(&self.set, &self.big_files).with_len(region.len);
         let walked = archive
             .entries_with_seek()
             .and_then(|entries| walker.tar(entries));
+        let entry = walker.failed_at.take();
         let facts = walker.finish();
         match walked {
             Ok(()) => Ok(facts),
-            Err(e) => Err((facts, classify(e))),
+            Err(e) => Err((facts, classify(e), entry)),
         }
     }
 
@@ -442,8 +532,8 @@ impl LayerEngine {
         decompressed_expect: Option<Digest>,
         compressed_count: Arc<AtomicU64>,
     ) -> Result<(LayerFacts, B), Failure> {
-        let decoded = Decoded::new(compression, raw)
-            .map_err(|e| (LayerFacts::default(), LayerErrorKind::Read(e)))?;
+        let decoded =
+            Decoded::new(compression, raw).map_err(|e| failed(LayerErrorKind::Read(e)))?;
         let guard = BombGuard {
             inner: VerifyingReader::optional(decoded, decompressed_expect),
             out: 0,
@@ -451,23 +541,23 @@ impl LayerEngine {
             limits: self.limits,
         };
         let mut archive = tar::Archive::new(guard);
-        let mut walker = Walker::new(&self.set);
+        let mut walker = Walker::new(&self.set, &self.big_files).draining();
         let walked = archive.entries().and_then(|entries| walker.tar(entries));
         let mut guard = archive.into_inner();
         let drained = walked.and_then(|()| io::copy(&mut guard, &mut io::sink()).map(drop));
+        // Set only when the tar walk failed, not when draining after its end did.
+        let entry = walker.failed_at.take();
         let facts = walker.finish();
         match drained {
             Ok(()) => Ok((facts, guard.inner.into_inner().into_inner())),
-            Err(e) => Err((facts, classify(e))),
+            Err(e) => Err((facts, classify(e), entry)),
         }
     }
 }
 
 fn peek_compression<B: BufRead>(raw: &mut B) -> Result<Compression, Failure> {
-    let head = raw
-        .fill_buf()
-        .map_err(|e| (LayerFacts::default(), classify(e)))?;
-    detect(head).map_err(|c| (LayerFacts::default(), LayerErrorKind::Compression(c)))
+    let head = raw.fill_buf().map_err(|e| failed(classify(e)))?;
+    detect(head).map_err(|c| failed(LayerErrorKind::Compression(c)))
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {

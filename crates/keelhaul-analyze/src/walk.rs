@@ -12,31 +12,59 @@ use crate::path::{EntryPath, Whiteout, normalize, whiteout};
 const MAX_PATH_WARNINGS: usize = 20;
 
 /// Collects one layer's facts while its entries stream by.
+/// Files larger than this are read one at a time across all layers (see `Walker::file`).
+const BIG_FILE: u64 = 16 << 20;
+
 pub(crate) struct Walker<'a> {
     set: &'a AnalyzerSet,
+    big_files: &'a std::sync::Mutex<()>,
     facts: LayerFacts,
     wanted: Vec<usize>,
     scratch: Vec<usize>,
     content: Vec<u8>,
     analyzed: HashSet<String>,
     absolute_paths: u64,
+    /// The first absolute entry name, for the summary warning.
+    first_absolute: Option<String>,
     escaping_paths: u64,
     path_warnings: usize,
+    /// Read each body to its end before asking for the next header, so that a failure
+    /// inside a body (a truncated or corrupt stream, a bomb) is pinned on its entry. Only
+    /// for streams, whose bodies the tar reader reads anyway; a seekable walk skips them.
+    drain_bodies: bool,
+    /// The length of the tar, when known (a local region walked with seeks): an entry whose
+    /// body runs past it means the layer is cut short, which a tar reader seeking past the
+    /// body would take for a clean end of the archive.
+    tar_len: Option<u64>,
+    /// Where a failed tar walk stopped, for the layer error: `` `NAME` `` when the entry's
+    /// body could not be read, `` after `NAME` `` when the header following it could not.
+    pub(crate) failed_at: Option<String>,
 }
 
 impl<'a> Walker<'a> {
-    pub(crate) fn new(set: &'a AnalyzerSet) -> Walker<'a> {
+    pub(crate) fn new(set: &'a AnalyzerSet, big_files: &'a std::sync::Mutex<()>) -> Walker<'a> {
         Walker {
             set,
+            big_files,
             facts: LayerFacts::default(),
             wanted: Vec::new(),
             scratch: Vec::new(),
             content: Vec::new(),
             analyzed: HashSet::new(),
             absolute_paths: 0,
+            first_absolute: None,
             escaping_paths: 0,
             path_warnings: 0,
+            drain_bodies: false,
+            tar_len: None,
+            failed_at: None,
         }
+    }
+
+    /// Read every body to its end (see `drain_bodies`): for tars read as a stream.
+    pub(crate) fn draining(mut self) -> Walker<'a> {
+        self.drain_bodies = true;
+        self
     }
 
     fn warn_path(&mut self, message: String) {
@@ -46,62 +74,115 @@ impl<'a> Walker<'a> {
         self.path_warnings += 1;
     }
 
-    /// Walk a tar. On a read error the facts gathered so far are kept and the error returned.
-    pub(crate) fn tar<R: Read>(&mut self, entries: tar::Entries<'_, R>) -> io::Result<()> {
-        for entry in entries {
-            let mut entry = entry?;
-            self.facts.stats.entries += 1;
-            let size = entry.size();
-            self.facts.stats.bytes += 512 + size.div_ceil(512) * 512;
-            let path = match normalize(&entry.path_bytes()) {
-                EntryPath::Normal { path, absolute } => {
-                    if absolute {
-                        self.absolute_paths += 1;
-                    }
-                    path
-                }
-                EntryPath::Root => continue,
-                EntryPath::Escapes => {
-                    self.escaping_paths += 1;
-                    let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-                    self.warn_path(format!(
-                        "`{raw}`: path climbs out of the image root with `..`; skipped"
-                    ));
-                    continue;
+    /// Check every entry against the tar's length (see `tar_len`): for local regions.
+    pub(crate) fn with_len(mut self, len: u64) -> Walker<'a> {
+        self.tar_len = Some(len);
+        self
+    }
+
+    /// Walk a tar. On a read error the facts gathered so far are kept, `failed_at` says
+    /// where, and the error is returned.
+    pub(crate) fn tar<R: Read>(&mut self, mut entries: tar::Entries<'_, R>) -> io::Result<()> {
+        // The previous entry's name (buffer reused: a layer may hold millions).
+        let mut last = String::new();
+        loop {
+            let mut entry = match entries.next() {
+                None => return Ok(()),
+                Some(Ok(entry)) => entry,
+                Some(Err(e)) => {
+                    self.failed_at = (!last.is_empty()).then(|| format!("after `{last}`"));
+                    return Err(e);
                 }
             };
-            if self.record_whiteout(&path) {
-                continue;
+            let read = self
+                .fits(&entry)
+                .and_then(|()| self.entry(&mut entry))
+                .and_then(|()| {
+                    if self.drain_bodies {
+                        io::copy(&mut entry, &mut io::sink()).map(drop)
+                    } else {
+                        Ok(())
+                    }
+                });
+            last.clear();
+            last.push_str(&String::from_utf8_lossy(&entry.path_bytes()));
+            if let Err(e) = read {
+                self.failed_at = Some(format!("`{last}`"));
+                return Err(e);
             }
-            let kind = entry.header().entry_type();
-            match kind {
-                tar::EntryType::Symlink => {
-                    let target = entry
-                        .link_name_bytes()
-                        .map(|t| String::from_utf8_lossy(&t).into_owned());
-                    if let Some(target) = target {
-                        self.symlink(path, target);
+        }
+    }
+
+    /// Whether the entry's body is all there (see `tar_len`).
+    fn fits<R: Read>(&self, entry: &tar::Entry<'_, R>) -> io::Result<()> {
+        let Some(len) = self.tar_len else {
+            return Ok(());
+        };
+        let start = entry.raw_file_position();
+        let size = entry.size();
+        if start.saturating_add(size) <= len {
+            return Ok(());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!(
+                "the layer is truncated: it ends {} bytes into this {size}-byte file",
+                len.saturating_sub(start)
+            ),
+        ))
+    }
+
+    fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> io::Result<()> {
+        self.facts.stats.entries += 1;
+        let size = entry.size();
+        self.facts.stats.bytes += 512 + size.div_ceil(512) * 512;
+        let path = match normalize(&entry.path_bytes()) {
+            EntryPath::Normal { path, absolute } => {
+                if absolute {
+                    self.absolute_paths += 1;
+                    if self.first_absolute.is_none() {
+                        self.first_absolute =
+                            Some(String::from_utf8_lossy(&entry.path_bytes()).into_owned());
                     }
                 }
-                tar::EntryType::Link => {
-                    let target = entry.link_name_bytes().map(|t| normalize(&t));
-                    match target {
-                        Some(EntryPath::Normal { path: target, .. }) => {
-                            self.hardlink(&path, &target)
-                        }
-                        _ => self.warn_path(format!(
-                            "`{path}`: hard link target is outside the image root; skipped"
-                        )),
-                    }
-                }
-                tar::EntryType::Regular
-                | tar::EntryType::Continuous
-                | tar::EntryType::GNUSparse => {
-                    let mode = entry.header().mode().unwrap_or(0);
-                    self.file(&path, size, mode, &mut entry)?;
-                }
-                _ => {}
+                path
             }
+            EntryPath::Root => return Ok(()),
+            EntryPath::Escapes => {
+                self.escaping_paths += 1;
+                let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+                self.warn_path(format!(
+                    "`{raw}`: path climbs out of the image root with `..`; skipped"
+                ));
+                return Ok(());
+            }
+        };
+        if self.record_whiteout(&path) {
+            return Ok(());
+        }
+        match entry.header().entry_type() {
+            tar::EntryType::Symlink => {
+                let target = entry
+                    .link_name_bytes()
+                    .map(|t| String::from_utf8_lossy(&t).into_owned());
+                if let Some(target) = target {
+                    self.symlink(path, target);
+                }
+            }
+            tar::EntryType::Link => {
+                let target = entry.link_name_bytes().map(|t| normalize(&t));
+                match target {
+                    Some(EntryPath::Normal { path: target, .. }) => self.hardlink(&path, &target),
+                    _ => self.warn_path(format!(
+                        "`{path}`: hard link target is outside the image root; skipped"
+                    )),
+                }
+            }
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                let mode = entry.header().mode().unwrap_or(0);
+                self.file(&path, size, mode, entry)?;
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -169,15 +250,28 @@ impl<'a> Walker<'a> {
             ));
             return Ok(());
         }
+        // Files beyond BIG_FILE are buffered one at a time across all layer threads, and
+        // their buffer is given back afterwards: that keeps peak memory near one big file
+        // plus the small ones, however many layers run at once.
+        let big = size > BIG_FILE;
+        let _turn = big.then(|| self.big_files.lock().unwrap_or_else(|p| p.into_inner()));
         self.content.clear();
-        body.take(size).read_to_end(&mut self.content)?;
-        if (self.content.len() as u64) < size {
+        let read = body.take(size).read_to_end(&mut self.content);
+        let short = (self.content.len() as u64) < size;
+        if read.is_ok() && !short {
+            self.dispatch(path, size, mode);
+        }
+        if big {
+            self.content = Vec::new();
+        }
+        read?;
+        if short {
+            // The caller names the file.
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                format!("`{path}` is truncated"),
+                format!("ends before its stated size of {size} bytes"),
             ));
         }
-        self.dispatch(path, size, mode);
         Ok(())
     }
 
@@ -278,8 +372,9 @@ impl<'a> Walker<'a> {
     pub(crate) fn finish(mut self) -> LayerFacts {
         if self.absolute_paths > 0 {
             self.facts.warnings.push(format!(
-                "{} entries have absolute paths; read as relative to the image root",
-                self.absolute_paths
+                "{} entries have absolute paths (the first: `{}`); read as relative to the image root",
+                self.absolute_paths,
+                self.first_absolute.as_deref().unwrap_or_default()
             ));
         }
         if self.path_warnings > MAX_PATH_WARNINGS {

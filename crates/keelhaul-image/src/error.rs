@@ -134,6 +134,13 @@ impl Hint for ImageError {
                 "Append the tag to the target, e.g. `oci:DIR:TAG` or `docker-archive:FILE:REPO:TAG` (or `:@N` for the N-th image)"
                     .into(),
             ),
+            ImageError::Manifest {
+                source: ManifestError::Schema1,
+                ..
+            } => Some(
+                "Convert the image to schema 2: push it again with a current Docker, or copy it with `skopeo copy --format v2s2`"
+                    .into(),
+            ),
             ImageError::PlatformNotFound { .. } => {
                 Some("Pass `--platform os/arch[/variant]` with one of the available platforms, or `--platform all`".into())
             }

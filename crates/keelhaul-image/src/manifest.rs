@@ -116,9 +116,10 @@ pub enum ManifestKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ManifestError {
-    /// Not JSON, or JSON of the wrong shape.
+    /// Not JSON, or JSON of the wrong shape. The message includes serde's, so it is not
+    /// also a `source` (an error chain would print it twice).
     #[error("Manifest is not valid JSON: {0}")]
-    Json(#[source] serde_json::Error),
+    Json(serde_json::Error),
     /// Docker schema 1.
     #[error(
         "Docker schema 1 manifests are not supported (deprecated since 2017, they carry no layer digests that can be verified)"

@@ -1,6 +1,6 @@
 //! From per-layer facts to the image's inventory.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use keelhaul_analyze::{Artifact, Fact, ImageView, LayerFacts};
 use keelhaul_core::{Digest, Ecosystem, Location, OsRelease, Package, purl_for};
@@ -74,8 +74,9 @@ pub fn build(layers: &[LayerFacts], layer_ids: &[Option<Digest>]) -> Inventory {
         };
         distroless |= db == "dpkg-distroless";
         let lineage = view.lineage(analyzer, slot, top);
-        for p in top_packages {
-            let introduced = introduced_in(p, &lineage).unwrap_or(top);
+        let introduced = introduced_layers(top_packages, &lineage);
+        for (p, introduced) in top_packages.iter().zip(introduced) {
+            let introduced = introduced.unwrap_or(top);
             let mut p = p.clone();
             p.locations = vec![Location {
                 layer: layer_ids.get(introduced).cloned().flatten(),
@@ -120,17 +121,29 @@ pub fn build(layers: &[LayerFacts], layer_ids: &[Option<Digest>]) -> Inventory {
     }
 }
 
-/// The lowest layer of the unbroken run of database versions, ending at the top, that all
-/// record this package: the layer that installed it (or last upgraded it).
-fn introduced_in(p: &Package, lineage: &[(usize, &Artifact)]) -> Option<usize> {
-    let mut introduced = None;
+/// For each package of the top database version, the lowest layer of the unbroken run of
+/// versions, ending at the top, that all record it: the layer that installed it (or last
+/// upgraded it). One identity set per version keeps this linear in the packages.
+fn introduced_layers<'a>(
+    top: &'a [Package],
+    lineage: &[(usize, &'a Artifact)],
+) -> Vec<Option<usize>> {
+    let mut introduced: Vec<Option<usize>> = vec![None; top.len()];
+    let mut alive: Vec<bool> = vec![true; top.len()];
     for (layer, artifact) in lineage.iter().rev() {
         let Fact::Packages { packages, .. } = &artifact.fact else {
             break;
         };
-        if packages.iter().any(|q| q.identity() == p.identity()) {
-            introduced = Some(*layer);
-        } else {
+        let here: HashSet<(&str, &str, Option<&str>)> =
+            packages.iter().map(Package::identity).collect();
+        for (i, p) in top.iter().enumerate() {
+            if alive[i] && here.contains(&p.identity()) {
+                introduced[i] = Some(*layer);
+            } else {
+                alive[i] = false;
+            }
+        }
+        if !alive.iter().any(|a| *a) {
             break;
         }
     }
@@ -187,21 +200,22 @@ mod tests {
     use super::*;
 
     fn dpkg_layer(packages: &[(&str, &str)]) -> LayerFacts {
-        let mut l = LayerFacts::default();
-        l.matched = vec!["var/lib/dpkg/status".into()];
-        l.artifacts.push(Artifact {
-            analyzer: "dpkg".into(),
-            path: "var/lib/dpkg/status".into(),
-            slot: None,
-            fact: Fact::Packages {
-                db: "dpkg".into(),
-                packages: packages
-                    .iter()
-                    .map(|(n, v)| Package::new(Ecosystem::Deb, *n, *v))
-                    .collect(),
-            },
-        });
-        l
+        LayerFacts {
+            matched: vec!["var/lib/dpkg/status".into()],
+            artifacts: vec![Artifact {
+                analyzer: "dpkg".into(),
+                path: "var/lib/dpkg/status".into(),
+                slot: None,
+                fact: Fact::Packages {
+                    db: "dpkg".into(),
+                    packages: packages
+                        .iter()
+                        .map(|(n, v)| Package::new(Ecosystem::Deb, *n, *v))
+                        .collect(),
+                },
+            }],
+            ..LayerFacts::default()
+        }
     }
 
     #[test]

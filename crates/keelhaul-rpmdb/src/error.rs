@@ -24,6 +24,16 @@ pub enum Error {
         detail: String,
     },
 
+    /// SQLite failed part-way through the `Packages` table (a truncated or damaged file):
+    /// the rows before the failure were read, the rest were not.
+    #[error("SQLite rpmdb damaged: {rows} rows read, then: {detail}")]
+    SqliteDamaged {
+        /// Rows read before the failure.
+        rows: usize,
+        /// What SQLite reported.
+        detail: String,
+    },
+
     /// The Berkeley DB metadata page (page 0) is missing, damaged or describes a
     /// database this reader does not handle.
     #[error("Berkeley DB metadata page: {reason}")]

@@ -17,6 +17,16 @@ pub(crate) const MAGIC: &[u8] = b"SQLite format 3\0";
 /// Reading is unaffected: the page format is the same.
 const FORMAT_VERSION_OFFSET: usize = 18;
 
+/// Offset of the page size (2 bytes, big-endian; 1 means 65536).
+const PAGE_SIZE_OFFSET: usize = 16;
+
+/// Offset of the "in-header database size", in pages (4 bytes, big-endian). A truncated
+/// file (a layer cut short, an interrupted copy) still states its full size here, and
+/// SQLite then refuses the whole file as malformed; the copy handed to SQLite states the
+/// pages that are there, so the rows on them are read and the scan stops at the first
+/// missing page (see [`read`]).
+const PAGE_COUNT_OFFSET: usize = 28;
+
 /// Reads all rows of `Packages`.
 pub(crate) fn read(bytes: &[u8], records: &mut Records) -> Result<(), Error> {
     let conn = open(bytes).map_err(sqlite_error)?;
@@ -25,13 +35,20 @@ pub(crate) fn read(bytes: &[u8], records: &mut Records) -> Result<(), Error> {
         .prepare("SELECT hnum, blob FROM Packages ORDER BY hnum")
         .map_err(sqlite_error)?;
     let mut rows = statement.query([]).map_err(sqlite_error)?;
+    let mut read = 0;
     loop {
         match rows.next() {
-            Ok(Some(row)) => read_row(row, records),
+            Ok(Some(row)) => {
+                read_row(row, records);
+                read += 1;
+            }
             Ok(None) => break,
             // A corrupt page ends the scan; keep what was read before it.
             Err(err) => {
-                records.error(sqlite_error(err));
+                records.error(Error::SqliteDamaged {
+                    rows: read,
+                    detail: err.to_string(),
+                });
                 break;
             }
         }
@@ -40,17 +57,40 @@ pub(crate) fn read(bytes: &[u8], records: &mut Records) -> Result<(), Error> {
 }
 
 /// Opens a read-only in-memory copy of the database. SQLite needs a buffer it owns, so
-/// one copy of the input is made; nothing touches the file system.
+/// one copy of the input is made (with a patched header); nothing touches the file system.
 fn open(bytes: &[u8]) -> rusqlite::Result<Connection> {
     let mut conn = Connection::open_in_memory_with_flags(
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    let (head, rest) = bytes.split_at(FORMAT_VERSION_OFFSET.min(bytes.len()));
-    let versions: &[u8] = if rest.len() >= 2 { &[1, 1] } else { &[] };
-    let tail = rest.get(versions.len()..).unwrap_or_default();
-    let patched = head.chain(versions).chain(tail);
-    conn.deserialize_read_exact(MAIN_DB, patched, bytes.len(), true)?;
+    let (head, tail) = bytes.split_at((PAGE_COUNT_OFFSET + 4).min(bytes.len()));
+    let mut head = head.to_vec();
+    patch_header(&mut head, bytes.len());
+    conn.deserialize_read_exact(MAIN_DB, head.as_slice().chain(tail), bytes.len(), true)?;
     Ok(conn)
+}
+
+/// Make the first bytes of a database of `len` bytes readable by the in-memory VFS: no
+/// WAL ([`FORMAT_VERSION_OFFSET`]), no pages beyond the end ([`PAGE_COUNT_OFFSET`]).
+fn patch_header(head: &mut [u8], len: usize) {
+    if let Some(versions) = head.get_mut(FORMAT_VERSION_OFFSET..FORMAT_VERSION_OFFSET + 2) {
+        versions.copy_from_slice(&[1, 1]);
+    }
+    let page_size = match head.get(PAGE_SIZE_OFFSET..PAGE_SIZE_OFFSET + 2) {
+        Some(&[1, 0]) => 65536,
+        Some(&[hi, lo]) => usize::from(u16::from_be_bytes([hi, lo])),
+        _ => return,
+    };
+    // Not a valid page size: leave the header for SQLite to refuse.
+    if !page_size.is_power_of_two() || page_size < 512 {
+        return;
+    }
+    let present = u32::try_from(len / page_size).unwrap_or(u32::MAX);
+    if let Some(count) = head.get_mut(PAGE_COUNT_OFFSET..PAGE_COUNT_OFFSET + 4) {
+        let stated = u32::from_be_bytes([count[0], count[1], count[2], count[3]]);
+        if stated > present {
+            count.copy_from_slice(&present.to_be_bytes());
+        }
+    }
 }
 
 /// A hostile file could make `Packages` a view over an expensive query; only a plain
@@ -149,6 +189,26 @@ mod tests {
         assert_eq!(db.errors.len(), 1);
         let message = db.errors[0].to_string();
         assert!(message.starts_with("Package record SQLite hnum 7: Header blob too short"));
+    }
+
+    #[test]
+    fn a_truncated_file_gives_the_rows_before_the_cut() {
+        let rows: Vec<(i64, Vec<u8>)> = (1..=300)
+            .map(|i| (i, sample(&format!("package-{i:03}"))))
+            .collect();
+        let bytes = database(&rows);
+        let db = read_db(&bytes[..bytes.len() / 2]).unwrap();
+        let read = db.packages.len();
+        assert!(read > 50 && read < 300, "{read} packages read");
+        // In hnum order, up to the first missing page.
+        assert_eq!(db.packages[read - 1].name, format!("package-{read:03}"));
+        assert_eq!(db.errors.len(), 1, "{:?}", db.errors);
+        assert_eq!(
+            db.errors[0].to_string(),
+            format!(
+                "SQLite rpmdb damaged: {read} rows read, then: database disk image is malformed"
+            )
+        );
     }
 
     #[test]

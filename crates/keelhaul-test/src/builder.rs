@@ -349,14 +349,22 @@ pub fn write_docker_archive(file: &Path, images: &[(&Image, &str)]) -> Vec<Built
         add(&mut b, &config_name, &built.config);
         let mut layer_names = Vec::new();
         for (blob, diff_id, digest, c) in &built.layers {
-            let name = if *c == Compression::None { format!("{}.tar", diff_id.hex()) } else { format!("blobs/sha256/{}", digest.hex()) };
+            let name = if *c == Compression::None {
+                format!("{}.tar", diff_id.hex())
+            } else {
+                format!("blobs/sha256/{}", digest.hex())
+            };
             add(&mut b, &name, blob);
             layer_names.push(name);
         }
         entries.push(json!({"Config": config_name, "RepoTags": [repo_tag], "Layers": layer_names}));
         all.push(built);
     }
-    add(&mut b, "manifest.json", &serde_json::to_vec(&entries).unwrap());
+    add(
+        &mut b,
+        "manifest.json",
+        &serde_json::to_vec(&entries).unwrap(),
+    );
     b.into_inner().unwrap().flush().unwrap();
     all
 }

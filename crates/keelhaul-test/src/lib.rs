@@ -133,24 +133,80 @@ impl Run {
 /// Run `keelhaul ARGS` with `HOME`, the cache and temp dirs inside `sandbox`, so a test
 /// never touches the user's files and can check what the run wrote.
 pub fn keelhaul(sandbox: &Path, args: &[&str]) -> Run {
+    run_sandboxed(sandboxed(std::process::Command::new(keelhaul_bin()), sandbox).args(args))
+}
+
+/// `cmd` with `HOME`, the cache and temp dirs inside `sandbox` (created).
+fn sandboxed(mut cmd: std::process::Command, sandbox: &Path) -> std::process::Command {
     for d in ["home", "cache", "tmp"] {
         std::fs::create_dir_all(sandbox.join(d)).unwrap();
     }
-    let out = std::process::Command::new(keelhaul_bin())
-        .args(args)
-        .env("HOME", sandbox.join("home"))
+    cmd.env("HOME", sandbox.join("home"))
         .env("XDG_CACHE_HOME", sandbox.join("cache"))
         .env("TMPDIR", sandbox.join("tmp"))
         .env("NO_COLOR", "1")
         .env_remove("KEELHAUL_CACHE_DIR")
         .env_remove("DOCKER_CONFIG")
         .env_remove("REGISTRY_AUTH_FILE")
-        .env_remove("XDG_RUNTIME_DIR")
-        .output()
-        .unwrap();
+        .env_remove("XDG_RUNTIME_DIR");
+    cmd
+}
+
+fn run_sandboxed(cmd: &mut std::process::Command) -> Run {
+    let out = cmd.output().unwrap();
     Run {
         status: out.status,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// GNU time (`/usr/bin/time`), which reports a command's peak resident set size.
+pub fn gnu_time() -> Option<PathBuf> {
+    let path = PathBuf::from("/usr/bin/time");
+    let out = std::process::Command::new(&path)
+        .arg("--version")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    text.contains("GNU").then_some(path)
+}
+
+/// What one run of the binary cost.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    /// Peak resident set size in KiB (GNU time's `%M`); `None` without GNU time.
+    pub max_rss_kib: Option<u64>,
+    /// Wall-clock time.
+    pub wall: std::time::Duration,
+}
+
+/// Like [`keelhaul`], but with `cwd` as the working directory and, when GNU time is
+/// installed, under `/usr/bin/time` to measure peak memory. GNU time writes its report
+/// to a file in `sandbox` (not in `home`, `cache` or `tmp`), so stderr is keelhaul's own.
+pub fn keelhaul_measured(sandbox: &Path, cwd: &Path, args: &[&str]) -> (Run, Usage) {
+    let report = sandbox.join("gnu-time.out");
+    let cmd = match gnu_time() {
+        Some(time) => {
+            let mut cmd = std::process::Command::new(time);
+            cmd.args(["--format", "%M", "--output"])
+                .arg(&report)
+                .arg(keelhaul_bin());
+            cmd
+        }
+        None => std::process::Command::new(keelhaul_bin()),
+    };
+    let mut cmd = sandboxed(cmd, sandbox);
+    cmd.args(args).current_dir(cwd);
+    let _ = std::fs::remove_file(&report);
+    let start = std::time::Instant::now();
+    let run = run_sandboxed(&mut cmd);
+    let wall = start.elapsed();
+    // The last line is `%M`; GNU time puts "Command exited with non-zero status" before it.
+    let max_rss_kib = std::fs::read_to_string(&report).ok().map(|text| {
+        let last = text.lines().rev().find(|l| !l.trim().is_empty());
+        last.and_then(|l| l.trim().parse().ok())
+            .unwrap_or_else(|| panic!("unexpected GNU time output: {text:?}"))
+    });
+    (run, Usage { max_rss_kib, wall })
 }

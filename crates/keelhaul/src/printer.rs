@@ -39,9 +39,13 @@ impl Printer {
             2 => "debug",
             _ => "trace",
         };
+        // rustls logs certificate failures itself; the error chain already says so, with a
+        // hint, so its own line is noise below `-vv`.
+        let level = if args.quiet { "error" } else { filter };
+        let rustls = if args.verbose >= 2 { filter } else { "off" };
         let env_filter = tracing_subscriber::EnvFilter::try_from_env("KEELHAUL_LOG")
             .unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(if args.quiet { "error" } else { filter })
+                tracing_subscriber::EnvFilter::new(format!("{level},rustls={rustls}"))
             });
         let _ = tracing_subscriber::fmt()
             .with_env_filter(env_filter)

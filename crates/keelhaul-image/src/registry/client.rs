@@ -8,13 +8,16 @@ use base64::Engine as _;
 use keelhaul_core::{Digest, Hint};
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, RANGE, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RANGE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use serde::Deserialize;
 
 use super::credentials::{self, Credentials};
 use super::{Challenge, RegistryOptions};
 use crate::manifest::{
-    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_SCHEMA1, OCI_INDEX, OCI_MANIFEST,
+    AnyManifest, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_SCHEMA1, ManifestError, OCI_INDEX,
+    OCI_MANIFEST,
 };
 use crate::{ImageError, MAX_DOCUMENT_BYTES, Reference};
 
@@ -32,12 +35,18 @@ pub enum RegistryError {
         source: reqwest::Error,
     },
     /// The registry wants credentials we do not have, or rejected them.
-    #[error("Registry `{registry}` refused access to `{repository}` ({detail})")]
+    #[error(
+        "Registry `{registry}` refused access to `{repository}`{} ({detail})",
+        .user.as_ref().map(|u| format!(" for user `{u}`")).unwrap_or_default()
+    )]
     Unauthorized {
         /// The registry host.
         registry: String,
         /// The repository.
         repository: String,
+        /// The user name of the credentials we had, if any: with one, the credentials
+        /// were rejected (or lack access); without, they are missing.
+        user: Option<String>,
         /// What the registry or token server said.
         detail: String,
     },
@@ -89,6 +98,14 @@ impl Hint for RegistryError {
         match self {
             RegistryError::Connect { registry, .. } => Some(format!(
                 "Check that `{registry}` is reachable; if it serves plain HTTP or a self-signed certificate, pass `--insecure`"
+            )),
+            RegistryError::Unauthorized {
+                registry,
+                repository,
+                user: Some(_),
+                ..
+            } => Some(format!(
+                "Check the user name and password (or token) for `{registry}` and that they may pull `{repository}`; `--username` and `--password` take precedence over Docker's and Podman's auth files"
             )),
             RegistryError::Unauthorized { registry, .. } => Some(format!(
                 "Log in with `docker login {registry}` (keelhaul reads Docker's and Podman's auth files) or pass `--username` and `--password`"
@@ -190,6 +207,17 @@ impl RegistryClient {
             Err(e) if self.allow_http => {
                 let http = format!("http://{}", self.host);
                 match probe(&http) {
+                    // A TLS-only server answers plain HTTP with 400 (Go: "Client sent an HTTP
+                    // request to an HTTPS server"; nginx alike), which a registry's `/v2/`
+                    // never does (200 or 401). The HTTPS failure is then the one to report,
+                    // typically a certificate that does not verify, rather than falling back
+                    // and failing every later request with a bare 400.
+                    Ok(resp) if resp.status() == StatusCode::BAD_REQUEST => {
+                        return Err(RegistryError::Connect {
+                            registry: self.registry.clone(),
+                            source: e,
+                        });
+                    }
                     Ok(_) => {
                         tracing::debug!(
                             "`{}` does not speak HTTPS ({e}); using plain HTTP",
@@ -235,6 +263,9 @@ impl RegistryClient {
         RegistryError::Unauthorized {
             registry: self.registry.clone(),
             repository: self.repository.clone(),
+            // Naming the user tells a rejected login from a missing one, and the user
+            // which credentials (flags or an auth file) were tried.
+            user: self.credentials.as_ref().map(|c| c.username.clone()),
             detail: detail.into(),
         }
     }
@@ -468,12 +499,28 @@ impl RegistryClient {
             .get("docker-content-digest")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<Digest>().ok());
+        let content_type = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned());
         let bytes = self.read_small(resp, &what)?;
+        // Schema 1 is refused here, before the digest check: its digest covers the payload
+        // without the JWS signatures a registry adds (signing anew) when serving it, so the
+        // served bytes never hash to `Docker-Content-Digest`, and the check would report a
+        // misleading digest mismatch instead of this refusal.
+        if content_type
+            .as_deref()
+            .is_some_and(|t| DOCKER_SCHEMA1.contains(&t))
+            || matches!(AnyManifest::parse(&bytes), Err(ManifestError::Schema1))
+        {
+            return Err(ImageError::Manifest {
+                image: self.reference_name(),
+                digest: header_digest.map_or_else(|| reference.to_owned(), |d| d.to_string()),
+                source: ManifestError::Schema1,
+            });
+        }
         let digest = match header_digest {
-            Some(d) if d.algorithm() != "sha256" => {
-                crate::verify_bytes(&bytes, &d, &self.reference_name())?;
-                d
-            }
             Some(d) => {
                 crate::verify_bytes(&bytes, &d, &self.reference_name())?;
                 d

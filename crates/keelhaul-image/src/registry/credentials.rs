@@ -109,10 +109,10 @@ fn from_file(file: &AuthFile, registry: &str) -> Option<Credentials> {
         return from_helper(helper, registry);
     }
     for key in &keys {
-        if let Some(entry) = file.auths.get(key) {
-            if let Some(c) = decode_entry(entry) {
-                return Some(c);
-            }
+        if let Some(entry) = file.auths.get(key)
+            && let Some(c) = decode_entry(entry)
+        {
+            return Some(c);
         }
     }
     file.creds_store

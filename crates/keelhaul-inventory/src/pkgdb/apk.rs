@@ -8,7 +8,9 @@ use keelhaul_core::{Ecosystem, Package};
 pub struct Apk;
 
 const INSTALLED: &str = "lib/apk/db/installed";
-const MAX_DB: u64 = 64 << 20;
+/// A large image's database is a few MB (about 2 KB a package). The cap keeps a hostile
+/// file's parsed packages (about 1 KB each in memory) well inside the memory bound.
+const MAX_DB: u64 = 16 << 20;
 
 impl Analyzer for Apk {
     fn id(&self) -> AnalyzerId {
@@ -51,6 +53,10 @@ pub fn parse_installed(text: &str) -> (Vec<Package>, Vec<String>) {
     let mut packages = Vec::new();
     let mut problems = Vec::new();
     for (n, block) in text.split("\n\n").enumerate() {
+        if packages.len() == super::MAX_PACKAGES_PER_DB {
+            problems.push(super::too_many_packages());
+            break;
+        }
         let mut name = None;
         let mut version = None;
         let mut arch = None;

@@ -7,9 +7,9 @@ use keelhaul_core::{Ecosystem, Package};
 #[derive(Debug, Default)]
 pub struct Dpkg;
 
-/// The status file of a large image is a few MB; 64 MiB leaves room without letting a
-/// hostile file cost unbounded memory.
-const MAX_DB: u64 = 64 << 20;
+/// A large image's database is a few MB (about 2 KB a package). The cap keeps a hostile
+/// file's parsed packages (about 1 KB each in memory) well inside the memory bound.
+const MAX_DB: u64 = 16 << 20;
 
 const STATUS: &str = "var/lib/dpkg/status";
 const STATUS_D: &str = "var/lib/dpkg/status.d/";
@@ -81,6 +81,10 @@ pub fn parse_status(text: &str) -> (Vec<Package>, Vec<String>) {
     let mut packages = Vec::new();
     let mut problems = Vec::new();
     for (n, stanza) in stanzas(text).enumerate() {
+        if packages.len() == super::MAX_PACKAGES_PER_DB {
+            problems.push(super::too_many_packages());
+            break;
+        }
         let field = |name: &str| {
             stanza
                 .iter()

@@ -19,8 +19,9 @@ pub const RPMDB_PATHS: &[&str] = &[
     "usr/share/rpm/Packages",
 ];
 
-/// Large Fedora databases are ~100 MB; the cap bounds memory on hostile files.
-const MAX_DB: u64 = 512 << 20;
+/// Container rpm databases are 5–50 MB (a full Fedora workstation's about 100 MB). The
+/// cap bounds memory on hostile files: SQLite needs a second, in-memory copy.
+const MAX_DB: u64 = 128 << 20;
 
 /// The slot every rpm database shares: one logical database, whichever file holds it.
 pub const RPM_SLOT: &str = "rpmdb";
@@ -52,7 +53,15 @@ impl Analyzer for Rpm {
             keelhaul_rpmdb::Format::BerkeleyDb => "rpm-bdb",
             keelhaul_rpmdb::Format::Ndb => "rpm-ndb",
         };
-        let packages = db.packages.into_iter().map(to_package).collect();
+        if db.packages.len() > super::MAX_PACKAGES_PER_DB {
+            out.warn(super::too_many_packages());
+        }
+        let packages = db
+            .packages
+            .into_iter()
+            .take(super::MAX_PACKAGES_PER_DB)
+            .map(to_package)
+            .collect();
         out.emit_in_slot(
             RPM_SLOT,
             Fact::Packages {

@@ -55,7 +55,9 @@ pub fn scan(args: ScanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let mut complete = true;
     for r in &reports {
         for w in &r.warnings {
-            printer.warning(w);
+            // Warnings name the layer and path where they have one; name the image too, as
+            // errors do.
+            printer.warning(&format!("`{}`: {w}", r.target));
         }
         for e in &r.errors {
             printer.error(e);

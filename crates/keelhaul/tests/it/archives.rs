@@ -6,14 +6,29 @@ use keelhaul_test::keelhaul;
 use serde_json::Value;
 
 fn image_with(package: &str, compression: Compression) -> Image {
-    let status = format!("Package: {package}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0-1\n");
+    let status = format!(
+        "Package: {package}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0-1\n"
+    );
     Image::new()
-        .layer(Layer::new().compression(compression).file("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n"))
-        .layer(Layer::new().compression(compression).file("var/lib/dpkg/status", status))
+        .layer(
+            Layer::new()
+                .compression(compression)
+                .file("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n"),
+        )
+        .layer(
+            Layer::new()
+                .compression(compression)
+                .file("var/lib/dpkg/status", status),
+        )
 }
 
 fn names(report: &Value) -> Vec<String> {
-    report["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect()
+    report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -21,22 +36,52 @@ fn docker_archive_with_several_images_is_selected_by_tag_or_position() {
     let sandbox = tempfile::tempdir().unwrap();
     let s = sandbox.path();
     let archive = s.join("two.tar");
-    let (a, b) = (image_with("alpha", Compression::None), image_with("beta", Compression::Gzip));
-    builder::write_docker_archive(&archive, &[(&a, "team/alpha:1"), (&b, "docker.io/team/beta:2")]);
-    let scan = |sel: &str| keelhaul(s, &["scan", &format!("docker-archive:{}{sel}", archive.display()), "-f", "json", "--no-cache"]);
+    let (a, b) = (
+        image_with("alpha", Compression::None),
+        image_with("beta", Compression::Gzip),
+    );
+    builder::write_docker_archive(
+        &archive,
+        &[(&a, "team/alpha:1"), (&b, "docker.io/team/beta:2")],
+    );
+    let scan = |sel: &str| {
+        keelhaul(
+            s,
+            &[
+                "scan",
+                &format!("docker-archive:{}{sel}", archive.display()),
+                "-f",
+                "json",
+                "--no-cache",
+            ],
+        )
+    };
 
     assert_eq!(names(&scan(":team/alpha:1").success().json()), ["alpha"]);
-    assert_eq!(names(&scan(":team/beta:2").success().json()), ["beta"], "docker.io/ is implied, gzip layers are read");
+    assert_eq!(
+        names(&scan(":team/beta:2").success().json()),
+        ["beta"],
+        "docker.io/ is implied, gzip layers are read"
+    );
     assert_eq!(names(&scan(":@1").success().json()), ["beta"]);
 
     let ambiguous = scan("");
     assert_eq!(ambiguous.status.code(), Some(1));
-    assert!(ambiguous.stderr.contains("holds 2 images") && ambiguous.stderr.contains("team/alpha:1"), "{}", ambiguous.stderr);
+    assert!(
+        ambiguous.stderr.contains("holds 2 images") && ambiguous.stderr.contains("team/alpha:1"),
+        "{}",
+        ambiguous.stderr
+    );
     assert!(ambiguous.stderr.contains("hint:"), "{}", ambiguous.stderr);
 
     let missing = scan(":team/gamma:3");
     assert_eq!(missing.status.code(), Some(1));
-    assert!(missing.stderr.contains("No image tagged `team/gamma:3`") && missing.stderr.contains("docker.io/team/beta:2"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("No image tagged `team/gamma:3`")
+            && missing.stderr.contains("docker.io/team/beta:2"),
+        "{}",
+        missing.stderr
+    );
 }
 
 #[test]
@@ -46,7 +91,8 @@ fn oci_layout_tags_and_bare_path_detection() {
     let layout = s.join("layout");
     image_with("alpha", Compression::Gzip).write_oci_layout(&layout, "v1");
     // A second tag in the same layout.
-    let index: Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
     let mut first = index["manifests"][0].clone();
     let b = image_with("beta", Compression::Zstd).build();
     for blob in [&b.config, &b.manifest] {
@@ -63,13 +109,31 @@ fn oci_layout_tags_and_bare_path_detection() {
     builder::write_index(&layout, vec![first, second]);
 
     let scan = |t: &str| keelhaul(s, &["scan", t, "-f", "json", "--no-cache"]);
-    assert_eq!(names(&scan(&format!("oci:{}:v2", layout.display())).success().json()), ["beta"]);
-    assert_eq!(names(&scan(&format!("oci:{}:v1", layout.display())).success().json()), ["alpha"]);
+    assert_eq!(
+        names(
+            &scan(&format!("oci:{}:v2", layout.display()))
+                .success()
+                .json()
+        ),
+        ["beta"]
+    );
+    assert_eq!(
+        names(
+            &scan(&format!("oci:{}:v1", layout.display()))
+                .success()
+                .json()
+        ),
+        ["alpha"]
+    );
     let untagged = scan(&format!("oci:{}", layout.display()));
     assert_eq!(untagged.status.code(), Some(1));
     assert!(untagged.stderr.contains("v1, v2"), "{}", untagged.stderr);
     let wrong = scan(&format!("oci:{}:v9", layout.display()));
-    assert!(wrong.stderr.contains("No image tagged `v9`") && wrong.stderr.contains("v1, v2"), "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains("No image tagged `v9`") && wrong.stderr.contains("v1, v2"),
+        "{}",
+        wrong.stderr
+    );
 
     // Bare paths: a layout directory, an oci-archive and a docker-archive are told apart.
     let oci_archive = s.join("image.oci.tar");
@@ -78,7 +142,16 @@ fn oci_layout_tags_and_bare_path_detection() {
     builder::tar_directory(&single, &oci_archive);
     let docker = s.join("image.docker.tar");
     image_with("delta", Compression::None).write_docker_archive(&docker, "x/delta:1");
-    for (path, want) in [(&single, "gamma"), (&oci_archive, "gamma"), (&docker, "delta")] {
-        assert_eq!(names(&scan(path.to_str().unwrap()).success().json()), [want], "{}", path.display());
+    for (path, want) in [
+        (&single, "gamma"),
+        (&oci_archive, "gamma"),
+        (&docker, "delta"),
+    ] {
+        assert_eq!(
+            names(&scan(path.to_str().unwrap()).success().json()),
+            [want],
+            "{}",
+            path.display()
+        );
     }
 }

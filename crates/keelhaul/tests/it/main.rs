@@ -2,7 +2,10 @@
 //! missing skip with a message (set `KEELHAUL_REQUIRE_INTEGRATION=1` to make them fail).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod debian;
-mod sbom;
-mod os_packages;
+mod archives;
 mod cache;
+mod debian;
+mod hostile;
+mod os_packages;
+mod registry;
+mod sbom;
