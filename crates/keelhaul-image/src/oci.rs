@@ -6,11 +6,11 @@ use std::sync::Arc;
 use keelhaul_core::Digest;
 
 use crate::manifest::{AnyManifest, Descriptor, ManifestKind, REF_NAME};
-use crate::resolve::{ResolvedManifest, resolve};
+use crate::resolve::{ResolvedManifest, images_from, resolve};
 use crate::tar_index::{TarIndex, read_region_small};
 use crate::{
     BlobSource, FileRegion, Image, ImageError, LayerData, MAX_DOCUMENT_BYTES, PlatformSelector,
-    layers_from, parse_config, verify_bytes,
+    verify_bytes,
 };
 
 /// Where the layout's files are.
@@ -176,24 +176,10 @@ fn open_store(
         store,
         image: name.clone(),
     });
-    let mut images = Vec::new();
-    for r in resolved {
-        let config_bytes = blobs.store.read_blob(&r.config, &name)?;
-        let config = parse_config(&config_bytes, &name)?;
-        images.push(Image {
-            name: name.clone(),
-            platform: r.platform.or_else(|| config.platform()),
-            manifest_digest: Some(r.manifest_digest),
-            index_digest: r.index_digest,
-            config_digest: Some(r.config.digest.clone()),
-            layers: layers_from(&r.layers, &config),
-            config,
-            config_bytes,
-            repo_tags: tags.clone(),
-            source: Arc::clone(&blobs) as Arc<dyn BlobSource>,
-        });
-    }
-    Ok(images)
+    let source: Arc<dyn BlobSource> = Arc::clone(&blobs) as Arc<dyn BlobSource>;
+    images_from(resolved, &name, &tags, &source, |d| {
+        blobs.store.read_blob(d, &name)
+    })
 }
 
 enum Chosen<'a> {

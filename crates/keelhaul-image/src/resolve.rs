@@ -81,3 +81,33 @@ fn resolve_at(
         }
     }
 }
+
+/// The images of resolved manifests: each config fetched (and verified) by `fetch_config`,
+/// parsed, and its layers listed.
+pub(crate) fn images_from(
+    resolved: Vec<ResolvedManifest>,
+    name: &str,
+    repo_tags: &[String],
+    source: &std::sync::Arc<dyn crate::BlobSource>,
+    mut fetch_config: impl FnMut(&Descriptor) -> Result<Vec<u8>, ImageError>,
+) -> Result<Vec<crate::Image>, ImageError> {
+    resolved
+        .into_iter()
+        .map(|r| {
+            let config_bytes = fetch_config(&r.config)?;
+            let config = crate::parse_config(&config_bytes, name)?;
+            Ok(crate::Image {
+                name: name.to_owned(),
+                platform: r.platform.or_else(|| config.platform()),
+                manifest_digest: Some(r.manifest_digest),
+                index_digest: r.index_digest,
+                config_digest: Some(r.config.digest.clone()),
+                layers: crate::layers_from(&r.layers, &config),
+                config,
+                config_bytes,
+                repo_tags: repo_tags.to_vec(),
+                source: std::sync::Arc::clone(source),
+            })
+        })
+        .collect()
+}

@@ -23,11 +23,8 @@ pub use credentials::Credentials;
 use keelhaul_core::Digest;
 
 use crate::manifest::Descriptor;
-use crate::resolve::resolve;
-use crate::{
-    BlobSource, Image, ImageError, LayerData, OpenOptions, Reference, layers_from, parse_config,
-    verify_bytes,
-};
+use crate::resolve::{images_from, resolve};
+use crate::{BlobSource, Image, ImageError, LayerData, OpenOptions, Reference, verify_bytes};
 
 /// How to connect to registries.
 #[derive(Debug, Clone)]
@@ -88,25 +85,12 @@ pub(crate) fn open(reference: &Reference, options: &OpenOptions) -> Result<Vec<I
         .iter()
         .map(|t| format!("{}/{}:{t}", reference.registry, reference.repository))
         .collect();
-    let mut images = Vec::new();
-    for r in resolved {
-        let config_bytes = client.small_blob(&r.config.digest)?;
-        verify_bytes(&config_bytes, &r.config.digest, &name)?;
-        let config = parse_config(&config_bytes, &name)?;
-        images.push(Image {
-            name: name.clone(),
-            platform: r.platform.or_else(|| config.platform()),
-            manifest_digest: Some(r.manifest_digest),
-            index_digest: r.index_digest,
-            config_digest: Some(r.config.digest.clone()),
-            layers: layers_from(&r.layers, &config),
-            config,
-            config_bytes,
-            repo_tags: tags.clone(),
-            source: Arc::new(RegistryBlobs {
-                client: Arc::clone(&client),
-            }),
-        });
-    }
-    Ok(images)
+    let source: Arc<dyn BlobSource> = Arc::new(RegistryBlobs {
+        client: Arc::clone(&client),
+    });
+    images_from(resolved, &name, &tags, &source, |d| {
+        let bytes = client.small_blob(&d.digest)?;
+        verify_bytes(&bytes, &d.digest, &name)?;
+        Ok(bytes)
+    })
 }
