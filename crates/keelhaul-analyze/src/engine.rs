@@ -151,6 +151,14 @@ pub struct LayerResult {
     pub error: Option<LayerError>,
 }
 
+/// What walking a decompressed stream yields: the facts, the compressed stream back (for
+/// the caller to finish reading and verifying), and the failure with the entry it hit.
+type DecodedWalk<B> = (
+    LayerFacts,
+    Option<B>,
+    Option<(LayerErrorKind, Option<String>)>,
+);
+
 /// What was read before a layer failed, why it failed, and where in its tar (see
 /// [`LayerError::entry`]).
 type Failure = (LayerFacts, LayerErrorKind, Option<String>);
@@ -451,11 +459,18 @@ impl LayerEngine {
         } else {
             None
         };
-        let (facts, mut raw) = self.walk_decoded(raw, compression, decompressed_expect, count)?;
-        // Read to the end of the blob so the digest is checked over every byte.
-        match io::copy(&mut raw, &mut io::sink()) {
-            Ok(_) => Ok(facts),
-            Err(e) => Err((facts, classify(e), None)),
+        let (facts, raw, failure) = self.walk_decoded(raw, compression, decompressed_expect, count);
+        // Read to the end of the blob so the digest is checked over every byte. When the
+        // decoder failed, the digest says whether the blob itself is damaged: that is the
+        // cause worth reporting.
+        let digest_check = raw
+            .and_then(|mut raw| io::copy(&mut raw, &mut io::sink()).err())
+            .map(classify);
+        match (failure, digest_check) {
+            (None, None) => Ok(facts),
+            (_, Some(digest @ LayerErrorKind::Digest { .. })) => Err((facts, digest, None)),
+            (Some((kind, entry)), _) => Err((facts, kind, entry)),
+            (None, Some(kind)) => Err((facts, kind, None)),
         }
     }
 
@@ -486,8 +501,10 @@ impl LayerEngine {
             } else {
                 None
             };
-            self.walk_decoded(raw, compression, decompressed_expect, count)
-                .map(|(facts, _)| facts)
+            match self.walk_decoded(raw, compression, decompressed_expect, count) {
+                (facts, _, None) => Ok(facts),
+                (facts, _, Some((kind, entry))) => Err((facts, kind, entry)),
+            }
         };
         progress.layer_advanced(layer.index, region.len);
         let hashed = hasher.map(|h| {
@@ -524,16 +541,26 @@ impl LayerEngine {
     }
 
     /// Decompress `raw`, walk the tar, drain the rest of the decompressed stream (so the
-    /// decoder checks its trailer and the digests see every byte), and hand `raw` back.
+    /// decoder checks its trailer and the digests see every byte), and hand `raw` back —
+    /// also after a failure, so the caller can check the blob's own digest.
     fn walk_decoded<B: BufRead + Send>(
         &self,
         raw: B,
         compression: Compression,
         decompressed_expect: Option<Digest>,
         compressed_count: Arc<AtomicU64>,
-    ) -> Result<(LayerFacts, B), Failure> {
-        let decoded =
-            Decoded::new(compression, raw).map_err(|e| failed(LayerErrorKind::Read(e)))?;
+    ) -> DecodedWalk<B> {
+        let decoded = match Decoded::new(compression, raw) {
+            Ok(d) => d,
+            // Only a zstd context allocation can fail here; the stream is gone with it.
+            Err(e) => {
+                return (
+                    LayerFacts::default(),
+                    None,
+                    Some((LayerErrorKind::Read(e), None)),
+                );
+            }
+        };
         let guard = BombGuard {
             inner: VerifyingReader::optional(decoded, decompressed_expect),
             out: 0,
@@ -548,9 +575,10 @@ impl LayerEngine {
         // Set only when the tar walk failed, not when draining after its end did.
         let entry = walker.failed_at.take();
         let facts = walker.finish();
+        let raw = Some(guard.inner.into_inner().into_inner());
         match drained {
-            Ok(()) => Ok((facts, guard.inner.into_inner().into_inner())),
-            Err(e) => Err((facts, classify(e), entry)),
+            Ok(()) => (facts, raw, None),
+            Err(e) => (facts, raw, Some((classify(e), entry))),
         }
     }
 }

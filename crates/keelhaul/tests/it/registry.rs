@@ -808,6 +808,30 @@ fn corrupt_blobs_manifests_and_configs_are_caught_by_their_digests() {
     // The intact layers still count: the OS comes from layer 0.
     assert_eq!(report["os"]["family"], "debian");
 
+    // Damage the deflate data itself, so the decoder fails before the end of the blob:
+    // the blob's digest is still checked, and the mismatch (the cause) is what is reported.
+    corrupt_blob(&reg, &layers[2], |b| {
+        let middle = b.len() / 2;
+        for byte in &mut b[middle..middle + 8] {
+            *byte ^= 0x5a;
+        }
+    });
+    let run = scan(s, &format!("registry:{}/team/layers:1", reg.addr), &[]);
+    let report = run.json();
+    let errors: Vec<&str> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("Layer 2 ")
+                && e.contains(&format!("does not match {}", layers[2]))),
+        "{errors:?}"
+    );
+
     // A config blob: refused before anything is read.
     push_image(
         &reg,
