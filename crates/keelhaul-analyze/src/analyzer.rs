@@ -35,6 +35,10 @@ pub struct Interests {
     pub globs: Vec<String>,
     /// Files larger than this are not read; a warning names them instead.
     pub max_size: u64,
+    /// Executables (regular files with an execute bit) whose first four bytes are one of
+    /// these, wherever they are: `b"\x7fELF"`, PE's `b"MZ\x90\0"`, Mach-O magics. Only
+    /// the first bytes of other executables are read.
+    pub executable_magic: Vec<[u8; 4]>,
 }
 
 impl Interests {
@@ -44,12 +48,19 @@ impl Interests {
             paths: paths.iter().map(|p| (*p).to_owned()).collect(),
             globs: Vec::new(),
             max_size,
+            executable_magic: Vec::new(),
         }
     }
 
     /// Add glob patterns.
     pub fn with_globs(mut self, globs: &[&str]) -> Interests {
         self.globs.extend(globs.iter().map(|g| (*g).to_owned()));
+        self
+    }
+
+    /// Add executables starting with these magic numbers.
+    pub fn with_executables(mut self, magics: &[[u8; 4]]) -> Interests {
+        self.executable_magic.extend_from_slice(magics);
         self
     }
 }
@@ -158,6 +169,8 @@ pub struct AnalyzerSet {
     exact: HashMap<String, Vec<usize>>,
     globs: GlobSet,
     glob_owner: Vec<usize>,
+    /// (analyzer, magic) for analyzers that want executables by content.
+    executables: Vec<(usize, [u8; 4])>,
     fingerprint: String,
 }
 
@@ -177,6 +190,7 @@ impl AnalyzerSet {
         let mut glob_owner = Vec::new();
         let mut max_sizes = Vec::new();
         let mut ids: Vec<AnalyzerId> = Vec::new();
+        let mut executables = Vec::new();
         for (i, a) in analyzers.iter().enumerate() {
             let id = a.id();
             if ids.iter().any(|other| other.name == id.name) {
@@ -185,6 +199,7 @@ impl AnalyzerSet {
             ids.push(id);
             let interests = a.interests();
             max_sizes.push(interests.max_size);
+            executables.extend(interests.executable_magic.iter().map(|m| (i, *m)));
             for p in interests.paths {
                 exact.entry(p).or_default().push(i);
             }
@@ -219,6 +234,7 @@ impl AnalyzerSet {
             exact,
             globs,
             glob_owner,
+            executables,
             fingerprint,
         })
     }
@@ -241,6 +257,21 @@ impl AnalyzerSet {
                 if !out.contains(&owner) {
                     out.push(owner);
                 }
+            }
+        }
+    }
+
+    /// Whether any analyzer wants executables by content.
+    pub(crate) fn wants_executables(&self) -> bool {
+        !self.executables.is_empty()
+    }
+
+    /// Indices of the analyzers that want an executable starting with `head`, into `out`.
+    pub(crate) fn executable_wanted_into(&self, head: &[u8], out: &mut Vec<usize>) {
+        out.clear();
+        for (i, magic) in &self.executables {
+            if head.starts_with(magic) && !out.contains(i) {
+                out.push(*i);
             }
         }
     }

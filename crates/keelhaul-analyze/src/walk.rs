@@ -12,6 +12,21 @@ use crate::path::{EntryPath, Whiteout, normalize, whiteout};
 const MAX_PATH_WARNINGS: usize = 20;
 
 /// Collects one layer's facts while its entries stream by.
+/// How many leading bytes decide whether an executable is one an analyzer wants.
+const MAGIC_LEN: usize = 4;
+
+/// Fill `buf` as far as the reader allows.
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
 /// Files larger than this are read one at a time across all layers (see `Walker::file`).
 const BIG_FILE: u64 = 16 << 20;
 
@@ -237,8 +252,20 @@ impl<'a> Walker<'a> {
     }
 
     fn file(&mut self, path: &str, size: u64, mode: u32, body: &mut impl Read) -> io::Result<()> {
+        // Executables nobody asked for by path are sniffed: only their first bytes are read
+        // unless an analyzer wants that kind of binary.
+        let mut head = [0u8; MAGIC_LEN];
+        let mut head_len = 0;
         if !self.want(path) {
-            return Ok(());
+            if mode & 0o111 == 0 || !self.set.wants_executables() || size < MAGIC_LEN as u64 {
+                return Ok(());
+            }
+            head_len = read_up_to(body, &mut head)?;
+            self.set
+                .executable_wanted_into(&head[..head_len], &mut self.wanted);
+            if self.wanted.is_empty() {
+                return Ok(());
+            }
         }
         self.facts.matched.push(path.to_owned());
         let limit = self.set.max_size(&self.wanted);
@@ -256,7 +283,10 @@ impl<'a> Walker<'a> {
         let big = size > BIG_FILE;
         let _turn = big.then(|| self.big_files.lock().unwrap_or_else(|p| p.into_inner()));
         self.content.clear();
-        let read = body.take(size).read_to_end(&mut self.content);
+        self.content.extend_from_slice(&head[..head_len]);
+        let read = body
+            .take(size - head_len as u64)
+            .read_to_end(&mut self.content);
         let short = (self.content.len() as u64) < size;
         if read.is_ok() && !short {
             self.dispatch(path, size, mode);
@@ -329,7 +359,12 @@ impl<'a> Walker<'a> {
                     self.symlink(path, target.to_string_lossy().into_owned());
                 }
             } else if ft.is_file() {
-                self.dir_file(entry.path(), &path);
+                use std::os::unix::fs::PermissionsExt;
+                let executable = self.set.wants_executables()
+                    && entry
+                        .metadata()
+                        .is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+                self.dir_file(entry.path(), &path, executable);
             }
         }
         if unreadable > MAX_PATH_WARNINGS as u64 {
@@ -339,8 +374,8 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn dir_file(&mut self, full: &Path, path: &str) {
-        if !self.want(path) {
+    fn dir_file(&mut self, full: &Path, path: &str, executable: bool) {
+        if !executable && !self.want(path) {
             return;
         }
         let opened = std::fs::File::open(full).and_then(|f| Ok((f.metadata()?, f)));

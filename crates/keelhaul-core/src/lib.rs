@@ -28,5 +28,5 @@ mod platform;
 pub use digest::{Digest, DigestError, Hasher};
 pub use hint::Hint;
 pub use os::OsRelease;
-pub use package::{Ecosystem, Location, Package, purl_for};
+pub use package::{Ecosystem, Evidence, Location, Package, purl_for};
 pub use platform::{Platform, PlatformError};

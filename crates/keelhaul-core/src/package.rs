@@ -15,15 +15,74 @@ pub enum Ecosystem {
     Apk,
     /// RPM packages.
     Rpm,
+    /// Python packages (PyPI).
+    Pypi,
+    /// Node.js packages (npm).
+    Npm,
+    /// Go modules.
+    Golang,
+    /// Rust crates.
+    Cargo,
+    /// Java artifacts (Maven coordinates `groupId:artifactId`).
+    Maven,
+    /// Ruby gems.
+    Gem,
+    /// PHP packages (Packagist, `vendor/name`).
+    Composer,
+    /// .NET packages.
+    Nuget,
+    /// Dart packages.
+    Pub,
+    /// Elixir/Erlang packages.
+    Hex,
+    /// Swift packages (`host/owner/name`).
+    Swift,
+    /// C/C++ packages (Conan).
+    Conan,
+    /// Conda packages.
+    Conda,
 }
 
 impl Ecosystem {
+    /// Every ecosystem, OS ones first.
+    pub const ALL: [Ecosystem; 16] = [
+        Ecosystem::Deb,
+        Ecosystem::Apk,
+        Ecosystem::Rpm,
+        Ecosystem::Pypi,
+        Ecosystem::Npm,
+        Ecosystem::Golang,
+        Ecosystem::Cargo,
+        Ecosystem::Maven,
+        Ecosystem::Gem,
+        Ecosystem::Composer,
+        Ecosystem::Nuget,
+        Ecosystem::Pub,
+        Ecosystem::Hex,
+        Ecosystem::Swift,
+        Ecosystem::Conan,
+        Ecosystem::Conda,
+    ];
+
     /// The purl type, which is also the JSON spelling.
     pub fn purl_type(self) -> &'static str {
         match self {
             Ecosystem::Deb => "deb",
             Ecosystem::Apk => "apk",
             Ecosystem::Rpm => "rpm",
+            Ecosystem::Pypi => "pypi",
+            Ecosystem::Npm => "npm",
+            Ecosystem::Golang => "golang",
+            Ecosystem::Cargo => "cargo",
+            Ecosystem::Maven => "maven",
+            Ecosystem::Gem => "gem",
+            Ecosystem::Composer => "composer",
+            Ecosystem::Nuget => "nuget",
+            Ecosystem::Pub => "pub",
+            Ecosystem::Hex => "hex",
+            Ecosystem::Swift => "swift",
+            Ecosystem::Conan => "conan",
+            Ecosystem::Conda => "conda",
         }
     }
 
@@ -47,8 +106,49 @@ pub struct Location {
     /// The layer's diff id (digest of the uncompressed layer) or, when the image does not
     /// state one, the blob digest; `None` for a directory target.
     pub layer: Option<Digest>,
-    /// Path inside the image, without a leading `/`.
+    /// Path inside the image, without a leading `/`. Inside an archive, the archive's path
+    /// and the member's, joined by `!` (`opt/app.jar!BOOT-INF/lib/a.jar`).
     pub path: String,
+    /// What kind of record the package was seen in.
+    #[serde(default)]
+    pub evidence: Evidence,
+}
+
+/// The kind of record a package was seen in.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Evidence {
+    /// The metadata of an installed package (a package database, `METADATA`, a
+    /// `package.json` under `node_modules`, a jar's `pom.properties`).
+    #[default]
+    Installed,
+    /// A lockfile or manifest found in the image: what a build declared, not what is there.
+    Declared,
+    /// Build metadata embedded in an executable (Go buildinfo, cargo-auditable).
+    Binary,
+}
+
+impl Location {
+    /// A location in a file, with the layer to be filled in when the image is stacked.
+    pub fn file(path: impl Into<String>, evidence: Evidence) -> Location {
+        Location {
+            layer: None,
+            path: path.into(),
+            evidence,
+        }
+    }
 }
 
 /// One installed package.
@@ -92,6 +192,10 @@ pub struct Package {
     /// Files the package manager says this package owns (paths without a leading `/`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
+    /// For a language package an OS package installed (Debian's `python3-*`), the purl of
+    /// that OS package: it is matched through the distro's advisories only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owned_by: Option<String>,
 }
 
 impl Package {
@@ -115,7 +219,16 @@ impl Package {
             modularity_label: None,
             locations: Vec::new(),
             files: Vec::new(),
+            owned_by: None,
         }
+    }
+
+    /// The kinds of record the package was seen in, sorted, without repeats.
+    pub fn evidence(&self) -> Vec<Evidence> {
+        let mut e: Vec<Evidence> = self.locations.iter().map(|l| l.evidence).collect();
+        e.sort();
+        e.dedup();
+        e
     }
 
     /// The key that identifies a package within one database: name, version, arch.
@@ -130,14 +243,46 @@ fn os_namespace(ecosystem: Ecosystem, os: Option<&OsRelease>) -> String {
         Some("rhel") => "redhat".to_owned(),
         Some(f) => f.to_owned(),
         None => match ecosystem {
-            Ecosystem::Deb => "debian".to_owned(),
             Ecosystem::Apk => "alpine".to_owned(),
             Ecosystem::Rpm => "rpm".to_owned(),
+            _ => "debian".to_owned(),
         },
     }
 }
 
-/// The package URL of an OS package, per the purl spec's deb/apk/rpm types:
+/// Split an ecosystem-native name into purl namespace and name: `@scope/pkg` (npm),
+/// `group:artifact` (Maven), `vendor/pkg` (Composer), `host/path/module` (Go, Swift).
+fn split_name(ecosystem: Ecosystem, name: &str) -> (Option<&str>, &str) {
+    let split = match ecosystem {
+        Ecosystem::Npm if name.starts_with('@') => name.split_once('/'),
+        Ecosystem::Maven => name.split_once(':'),
+        Ecosystem::Composer | Ecosystem::Golang | Ecosystem::Swift => name.rsplit_once('/'),
+        _ => None,
+    };
+    match split {
+        Some((ns, n)) if !ns.is_empty() && !n.is_empty() => (Some(ns), n),
+        _ => (None, name),
+    }
+}
+
+/// The package URL of an application package: `pkg:pypi/requests@2.19.1`,
+/// `pkg:npm/%40babel/core@7.0.0`, `pkg:golang/github.com/spf13/cobra@v1.8.0`,
+/// `pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1`, …
+fn app_purl(package: &Package) -> Result<String, packageurl::Error> {
+    let (namespace, name) = split_name(package.ecosystem, &package.name);
+    let mut purl = packageurl::PackageUrl::new(package.ecosystem.purl_type(), name)?;
+    if let Some(ns) = namespace {
+        purl.with_namespace(ns)?;
+    }
+    if !package.version.is_empty() {
+        purl.with_version(package.version.as_str())?;
+    }
+    Ok(purl.to_string())
+}
+
+/// The package URL of a package. Application packages get their ecosystem's purl
+/// (namespace split from the native name); OS packages follow the purl spec's deb/apk/rpm
+/// types:
 /// `pkg:deb/debian/NAME@VER?arch=…&distro=debian-12&upstream=SRC`,
 /// `pkg:apk/alpine/NAME@VER?arch=…&distro=alpine-3.20.3&upstream=ORIGIN`,
 /// `pkg:rpm/redhat/NAME@V-R?arch=…&epoch=E&distro=rhel-9.4&upstream=SRPM`.
@@ -146,6 +291,14 @@ fn os_namespace(ecosystem: Ecosystem, os: Option<&OsRelease>) -> String {
 /// from the binary's (binNMUs), as Syft writes it. rpm versions are written without the
 /// epoch, which goes to its own qualifier.
 pub fn purl_for(package: &Package, os: Option<&OsRelease>) -> String {
+    if !package.ecosystem.is_os() {
+        return app_purl(package).unwrap_or_else(|_| {
+            format!(
+                "pkg:{}/{}@{}",
+                package.ecosystem, package.name, package.version
+            )
+        });
+    }
     let namespace = os_namespace(package.ecosystem, os);
     let version = match package.ecosystem {
         Ecosystem::Rpm => match package.version.split_once(':') {
@@ -218,6 +371,47 @@ mod tests {
         assert_eq!(
             purl,
             "pkg:deb/debian/login@1:4.13%2Bdfsg1-1?arch=amd64&distro=debian-12"
+        );
+    }
+
+    #[test]
+    fn application_purls_split_namespaces() {
+        let purl = |e, n: &str, v: &str| purl_for(&Package::new(e, n, v), None);
+        assert_eq!(
+            purl(Ecosystem::Pypi, "requests", "2.19.1"),
+            "pkg:pypi/requests@2.19.1"
+        );
+        assert_eq!(
+            purl(Ecosystem::Npm, "@babel/core", "7.0.0"),
+            "pkg:npm/%40babel/core@7.0.0"
+        );
+        assert_eq!(
+            purl(Ecosystem::Npm, "lodash", "4.17.15"),
+            "pkg:npm/lodash@4.17.15"
+        );
+        assert_eq!(
+            purl(Ecosystem::Golang, "github.com/spf13/cobra", "v1.8.0"),
+            "pkg:golang/github.com/spf13/cobra@v1.8.0"
+        );
+        assert_eq!(
+            purl(
+                Ecosystem::Maven,
+                "org.apache.logging.log4j:log4j-core",
+                "2.14.1"
+            ),
+            "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"
+        );
+        assert_eq!(
+            purl(Ecosystem::Composer, "symfony/http-kernel", "5.4.0"),
+            "pkg:composer/symfony/http-kernel@5.4.0"
+        );
+        assert_eq!(
+            purl(Ecosystem::Cargo, "serde", "1.0.0"),
+            "pkg:cargo/serde@1.0.0"
+        );
+        assert_eq!(
+            purl(Ecosystem::Golang, "stdlib", "go1.22.1"),
+            "pkg:golang/stdlib@go1.22.1"
         );
     }
 

@@ -10,6 +10,7 @@
 //! Each database format is one module of [`pkgdb`]; OS detection is [`os`].
 #![deny(missing_docs)]
 
+pub mod lang;
 pub mod os;
 pub mod pkgdb;
 mod squash;
@@ -18,12 +19,15 @@ use keelhaul_analyze::Analyzer;
 pub use os::detect as detect_os;
 pub use squash::{Inventory, build};
 
-/// The analyzers of an OS-package inventory: release files, dpkg, apk, rpm.
+/// The analyzers of a full inventory: release files, OS package databases (dpkg, apk,
+/// rpm) and every application ecosystem of [`lang`].
 pub fn default_analyzers() -> Vec<Box<dyn Analyzer>> {
-    vec![
+    let mut analyzers: Vec<Box<dyn Analyzer>> = vec![
         Box::new(os::ReleaseFiles),
         Box::new(pkgdb::dpkg::Dpkg),
         Box::new(pkgdb::apk::Apk),
         Box::new(pkgdb::rpm::Rpm),
-    ]
+    ];
+    analyzers.extend(lang::analyzers());
+    analyzers
 }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use keelhaul_analyze::{Artifact, Fact, ImageView, LayerFacts};
-use keelhaul_core::{Digest, Ecosystem, Location, OsRelease, Package, purl_for};
+use keelhaul_core::{Digest, Ecosystem, Evidence, Location, OsRelease, Package, purl_for};
 
 use crate::os;
 
@@ -76,12 +76,17 @@ pub fn build(layers: &[LayerFacts], layer_ids: &[Option<Digest>]) -> Inventory {
         let lineage = view.lineage(analyzer, slot, top);
         let introduced = introduced_layers(top_packages, &lineage);
         for (p, introduced) in top_packages.iter().zip(introduced) {
-            let introduced = introduced.unwrap_or(top);
+            let layer = layer_ids.get(introduced.unwrap_or(top)).cloned().flatten();
             let mut p = p.clone();
-            p.locations = vec![Location {
-                layer: layer_ids.get(introduced).cloned().flatten(),
-                path: artifact.path.clone(),
-            }];
+            // Analyzers may name where inside the file a package was seen (a jar in a jar)
+            // and what kind of record it is; the default is the file itself, installed.
+            if p.locations.is_empty() {
+                p.locations
+                    .push(Location::file(artifact.path.clone(), Evidence::Installed));
+            }
+            for l in p.locations.iter_mut().filter(|l| l.layer.is_none()) {
+                l.layer.clone_from(&layer);
+            }
             packages.push(p);
         }
     }
@@ -96,16 +101,8 @@ pub fn build(layers: &[LayerFacts], layer_ids: &[Option<Digest>]) -> Inventory {
             p.purl = purl_for(p, detected.as_ref());
         }
     }
-    packages.sort_by(|a, b| {
-        (a.ecosystem, &a.name, &a.version, &a.arch, &a.locations).cmp(&(
-            b.ecosystem,
-            &b.name,
-            &b.version,
-            &b.arch,
-            &b.locations,
-        ))
-    });
-    packages.dedup_by(|a, b| a.ecosystem == b.ecosystem && a.identity() == b.identity());
+    let mut packages = merge_duplicates(packages);
+    attach_owners(&mut packages);
 
     for (i, l) in layers.iter().enumerate() {
         let id = layer_ids.get(i).cloned().flatten().map_or_else(
@@ -148,6 +145,71 @@ fn introduced_layers<'a>(
         }
     }
     introduced
+}
+
+/// One package per (ecosystem, name, version, arch), with the locations of every record
+/// that listed it: a package both installed and declared in a lockfile is reported once,
+/// with both evidences. Sorted by ecosystem, name, version, arch.
+fn merge_duplicates(mut packages: Vec<Package>) -> Vec<Package> {
+    let key = |p: &Package| {
+        (
+            p.ecosystem,
+            p.name.clone(),
+            p.version.clone(),
+            p.arch.clone(),
+        )
+    };
+    packages.sort_by(|a, b| {
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.locations.cmp(&b.locations))
+    });
+    let mut merged: Vec<Package> = Vec::with_capacity(packages.len());
+    for p in packages {
+        match merged.last_mut() {
+            Some(last) if key(last) == key(&p) => {
+                last.locations.extend(p.locations);
+                last.source_name = last.source_name.take().or(p.source_name);
+                last.source_version = last.source_version.take().or(p.source_version);
+                last.supplier = last.supplier.take().or(p.supplier);
+                if last.licenses.is_empty() {
+                    last.licenses = p.licenses;
+                }
+                if last.files.is_empty() {
+                    last.files = p.files;
+                }
+            }
+            _ => merged.push(p),
+        }
+    }
+    for p in &mut merged {
+        p.locations.sort();
+        p.locations.dedup();
+    }
+    merged
+}
+
+/// Mark language packages whose files an OS package installed (Debian's `python3-yaml`
+/// ships `yaml/` and its `dist-info`): they are the distro's, patched by it, and matched
+/// through its advisories only.
+fn attach_owners(packages: &mut [Package]) {
+    let mut owner_of: HashMap<String, String> = HashMap::new();
+    for p in packages.iter().filter(|p| p.ecosystem.is_os()) {
+        for f in &p.files {
+            owner_of.entry(f.clone()).or_insert_with(|| p.purl.clone());
+        }
+    }
+    if owner_of.is_empty() {
+        return;
+    }
+    for p in packages.iter_mut().filter(|p| !p.ecosystem.is_os()) {
+        let owner = p.locations.iter().find_map(|l| {
+            // `archive.jar!member` is owned through the archive.
+            let path = l.path.split('!').next().unwrap_or(&l.path);
+            owner_of.get(path)
+        });
+        p.owned_by = owner.cloned();
+    }
 }
 
 /// dpkg keeps file lists apart from the status file; give each package its files.

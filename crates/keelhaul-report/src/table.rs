@@ -91,7 +91,7 @@ fn write_one(r: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Res
             writeln!(out, "  #{:<2} {id}  {size:>9}  {step}", l.index)?;
         }
     }
-    for ecosystem in [Ecosystem::Deb, Ecosystem::Apk, Ecosystem::Rpm] {
+    for ecosystem in Ecosystem::ALL {
         let packages: Vec<_> = r
             .packages
             .iter()
@@ -111,31 +111,58 @@ fn write_one(r: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Res
         } else {
             table.force_no_tty();
         }
+        let header = if ecosystem.is_os() {
+            ["Package", "Version", "Arch", "Source", "Layer"]
+        } else {
+            ["Package", "Version", "Evidence", "Path", "Layer"]
+        };
         table
             .load_style(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Disabled)
-            .set_header(
-                ["Package", "Version", "Arch", "Source", "Layer"]
-                    .map(|h| header_cell(h, options.color)),
-            );
+            .set_header(header.map(|h| header_cell(h, options.color)));
         for p in packages {
-            let source = match (&p.source_name, &p.source_version) {
-                (Some(s), Some(v)) if s != &p.name && v != &p.version => format!("{s} ({v})"),
-                (Some(s), _) if s != &p.name => s.clone(),
-                _ => String::new(),
-            };
             let layer = p
                 .locations
                 .first()
                 .and_then(|l| r.layer_index(l.layer.as_ref()))
                 .map_or_else(String::new, |i| format!("#{i}"));
-            table.add_row([
-                p.name.as_str(),
-                &p.version,
-                p.arch.as_deref().unwrap_or(""),
-                &source,
-                &layer,
-            ]);
+            let row = if ecosystem.is_os() {
+                let source = match (&p.source_name, &p.source_version) {
+                    (Some(s), Some(v)) if s != &p.name && v != &p.version => format!("{s} ({v})"),
+                    (Some(s), _) if s != &p.name => s.clone(),
+                    _ => String::new(),
+                };
+                [
+                    p.name.clone(),
+                    p.version.clone(),
+                    p.arch.clone().unwrap_or_default(),
+                    source,
+                    layer,
+                ]
+            } else {
+                let mut evidence = p
+                    .evidence()
+                    .iter()
+                    .map(|e| format!("{e:?}").to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                if let Some(owner) = &p.owned_by {
+                    evidence.push_str(&format!(
+                        " (OS: {})",
+                        owner.split('?').next().unwrap_or(owner)
+                    ));
+                }
+                let mut path = p
+                    .locations
+                    .first()
+                    .map(|l| format!("/{}", l.path))
+                    .unwrap_or_default();
+                if p.locations.len() > 1 {
+                    path.push_str(&format!(" (+{})", p.locations.len() - 1));
+                }
+                [p.name.clone(), p.version.clone(), evidence, path, layer]
+            };
+            table.add_row(row);
         }
         writeln!(out, "{table}")?;
     }

@@ -1,0 +1,8 @@
+//! Rust: cargo-auditable dependency lists in executables (binary), `Cargo.lock` (declared).
+
+use keelhaul_analyze::Analyzer;
+
+/// This module's analyzers.
+pub fn analyzers() -> Vec<Box<dyn Analyzer>> {
+    Vec::new()
+}
