@@ -153,3 +153,94 @@ pub fn trivy_packages(input: &Path, rootfs: bool) -> BTreeSet<PeerPackage> {
     }
     set
 }
+
+/// Any package a peer reports, application packages included.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PeerArtifact {
+    /// The purl type (`pypi`, `npm`, `golang`, `maven`, …; `deb`, `rpm`, `apk`).
+    pub purl_type: String,
+    pub name: String,
+    pub version: String,
+    pub purl: String,
+    /// Paths the peer says it found the package at (without a leading `/`).
+    pub paths: Vec<String>,
+}
+
+fn purl_type(purl: &str) -> String {
+    purl.strip_prefix("pkg:").and_then(|p| p.split('/').next()).unwrap_or_default().to_owned()
+}
+
+/// Everything Syft reports for a source (`docker-archive:F`, `oci-dir:D`, `dir:D`).
+pub fn syft_artifacts(source: &str) -> Vec<PeerArtifact> {
+    let syft = syft().expect("syft");
+    let out = run(Command::new(syft).env("SYFT_CHECK_FOR_APP_UPDATE", "false").args(["scan", source, "-q", "-o", "syft-json"]));
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    doc["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let purl = a["purl"].as_str().unwrap_or_default().to_owned();
+            PeerArtifact {
+                purl_type: purl_type(&purl),
+                name: a["name"].as_str().unwrap_or_default().to_owned(),
+                version: a["version"].as_str().unwrap_or_default().to_owned(),
+                paths: a["locations"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|l| l["path"].as_str().map(|p| p.trim_start_matches('/').to_owned()))
+                    .collect(),
+                purl,
+            }
+        })
+        .collect()
+}
+
+/// Everything Trivy reports for an image archive or layout (`rootfs = false`) or a
+/// directory (`rootfs = true`), from its CycloneDX output (no vulnerability DB needed).
+pub fn trivy_artifacts(input: &Path, rootfs: bool) -> Vec<PeerArtifact> {
+    let trivy = trivy().expect("trivy");
+    let cache = tempfile::tempdir().unwrap();
+    let c = cache.path();
+    let out_file = c.join("out.cdx.json");
+    let mut cmd = Command::new(trivy);
+    if rootfs {
+        cmd.arg("rootfs");
+    } else {
+        cmd.args(["image", "--input"]);
+    }
+    run(cmd
+        .arg(input)
+        .arg("--cache-dir")
+        .arg(c)
+        .args(["--cache-backend", "memory", "--skip-db-update", "--skip-java-db-update", "--offline-scan", "--skip-check-update", "-q"])
+        .args(["--format", "cyclonedx", "-o"])
+        .arg(&out_file));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    doc["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["purl"].is_string())
+        .map(|c| {
+            let purl = c["purl"].as_str().unwrap_or_default().to_owned();
+            let property = |name: &str| {
+                c["properties"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["name"] == name)
+                    .filter_map(|p| p["value"].as_str().map(|v| v.trim_start_matches('/').to_owned()))
+                    .collect::<Vec<_>>()
+            };
+            PeerArtifact {
+                purl_type: purl_type(&purl),
+                name: c["name"].as_str().unwrap_or_default().to_owned(),
+                version: c["version"].as_str().unwrap_or_default().to_owned(),
+                paths: property("aquasecurity:trivy:FilePath"),
+                purl,
+            }
+        })
+        .collect()
+}
