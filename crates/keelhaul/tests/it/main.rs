@@ -7,6 +7,7 @@ mod cache;
 mod debian;
 mod hostile;
 mod lang_go;
+mod lang_java;
 mod lang_node;
 mod lang_python;
 mod os_packages;
