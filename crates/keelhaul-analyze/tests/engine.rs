@@ -150,3 +150,66 @@ fn whiteouts_and_opaque_dirs_hide_lower_layers() {
     assert_eq!(visible, [(1, "etc/exact")]);
     assert_eq!(view.text("etc/exact"), Some("1"));
 }
+
+/// Wants ELF executables wherever they are.
+struct Elf;
+
+impl Analyzer for Elf {
+    fn id(&self) -> AnalyzerId {
+        AnalyzerId {
+            name: "elf",
+            version: 1,
+        }
+    }
+
+    fn interests(&self) -> Interests {
+        Interests::paths(&[], 1 << 20).with_executables(&[*b"\x7fELF"])
+    }
+
+    fn analyze(
+        &self,
+        _file: &FileInfo<'_>,
+        content: &[u8],
+        out: &mut Output<'_>,
+    ) -> Result<(), AnalyzeError> {
+        out.emit(Fact::Text {
+            text: content.len().to_string(),
+        });
+        Ok(())
+    }
+}
+
+#[test]
+fn executables_are_chosen_by_mode_and_magic() {
+    let elf = [b"\x7fELF".as_slice(), &[2u8; 100]].concat();
+    let image = Image::new().layer(
+        Layer::new()
+            .compression(Compression::Gzip)
+            .file_mode("usr/bin/tool", &elf, 0o755)
+            .file_mode("usr/lib/not-executable.so", &elf, 0o644)
+            .file_mode("usr/bin/script", "#!/bin/sh\necho hi\n", 0o755)
+            .file_mode("usr/bin/tiny", "ab", 0o755),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    image.write_oci_layout(dir.path(), "t");
+    let target = Target::OciLayout {
+        dir: dir.path().to_owned(),
+        tag: Some("t".into()),
+    };
+    let opened = keelhaul_image::open(&target, &OpenOptions::default())
+        .unwrap()
+        .remove(0);
+    let engine = LayerEngine::new(AnalyzerSet::new(vec![Box::new(Elf)]).unwrap());
+    let facts = engine.analyze(&opened, &NoProgress).remove(0).facts;
+    let found: Vec<(&str, &Fact)> = facts
+        .artifacts
+        .iter()
+        .map(|a| (a.path.as_str(), &a.fact))
+        .collect();
+    // The whole file is handed over, magic included; the script and the non-executable
+    // ELF are not.
+    assert_eq!(
+        found,
+        [("usr/bin/tool", &Fact::Text { text: "104".into() })]
+    );
+}

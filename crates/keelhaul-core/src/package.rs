@@ -140,6 +140,16 @@ pub enum Evidence {
     Binary,
 }
 
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Evidence::Installed => "installed",
+            Evidence::Declared => "declared",
+            Evidence::Binary => "binary",
+        })
+    }
+}
+
 impl Location {
     /// A location in a file, with the layer to be filled in when the image is stacked.
     pub fn file(path: impl Into<String>, evidence: Evidence) -> Location {

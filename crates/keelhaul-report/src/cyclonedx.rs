@@ -52,6 +52,17 @@ fn package_component(r: &Report, p: &Package, platform_prefix: &str) -> Value {
             "keelhaul:package:modularity_label",
             p.modularity_label.clone(),
         ),
+        (
+            "keelhaul:package:evidence",
+            Some(
+                p.evidence()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        ),
+        ("keelhaul:package:owned_by", p.owned_by.clone()),
     ]);
     if !props.is_empty() {
         c["properties"] = Value::Array(props);

@@ -90,7 +90,20 @@ fn package(p: &Package, id: &str) -> Value {
             .as_ref()
             .map(|d| format!(" in layer {d}"))
             .unwrap_or_default();
-        v["comment"] = json!(format!("found in /{}{layer}", l.path));
+        let owner = p
+            .owned_by
+            .as_deref()
+            .map(|o| format!("; installed by OS package {o}"))
+            .unwrap_or_default();
+        let more = if p.locations.len() > 1 {
+            format!(" (and {} more places)", p.locations.len() - 1)
+        } else {
+            String::new()
+        };
+        v["comment"] = json!(format!(
+            "{} evidence, found in /{}{layer}{more}{owner}",
+            l.evidence, l.path
+        ));
     }
     v
 }

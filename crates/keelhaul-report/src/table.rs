@@ -143,7 +143,7 @@ fn write_one(r: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Res
                 let mut evidence = p
                     .evidence()
                     .iter()
-                    .map(|e| format!("{e:?}").to_lowercase())
+                    .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join(",");
                 if let Some(owner) = &p.owned_by {
