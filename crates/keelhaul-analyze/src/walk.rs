@@ -35,6 +35,7 @@ pub(crate) struct Walker<'a> {
     big_files: &'a std::sync::Mutex<()>,
     facts: LayerFacts,
     wanted: Vec<usize>,
+    by_magic: Vec<usize>,
     scratch: Vec<usize>,
     content: Vec<u8>,
     analyzed: HashSet<String>,
@@ -63,6 +64,7 @@ impl<'a> Walker<'a> {
             big_files,
             facts: LayerFacts::default(),
             wanted: Vec::new(),
+            by_magic: Vec::new(),
             scratch: Vec::new(),
             content: Vec::new(),
             analyzed: HashSet::new(),
@@ -252,17 +254,26 @@ impl<'a> Walker<'a> {
     }
 
     fn file(&mut self, path: &str, size: u64, mode: u32, body: &mut impl Read) -> io::Result<()> {
-        // Executables nobody asked for by path are sniffed: only their first bytes are read
-        // unless an analyzer wants that kind of binary.
+        // Executables are sniffed: their first bytes decide which analyzers that want
+        // binaries by content get them, on top of those that asked for the path. Of an
+        // executable nobody wants, only those bytes are read.
         let mut head = [0u8; MAGIC_LEN];
         let mut head_len = 0;
-        if !self.want(path) {
-            if mode & 0o111 == 0 || !self.set.wants_executables() || size < MAGIC_LEN as u64 {
-                return Ok(());
-            }
+        let by_path = self.want(path);
+        let executable =
+            mode & 0o111 != 0 && self.set.wants_executables() && size >= MAGIC_LEN as u64;
+        if !by_path && !executable {
+            return Ok(());
+        }
+        if executable {
             head_len = read_up_to(body, &mut head)?;
             self.set
-                .executable_wanted_into(&head[..head_len], &mut self.wanted);
+                .executable_wanted_into(&head[..head_len], &mut self.by_magic);
+            for &i in &self.by_magic {
+                if !self.wanted.contains(&i) {
+                    self.wanted.push(i);
+                }
+            }
             if self.wanted.is_empty() {
                 return Ok(());
             }

@@ -101,8 +101,10 @@ pub fn build(layers: &[LayerFacts], layer_ids: &[Option<Digest>]) -> Inventory {
             p.purl = purl_for(p, detected.as_ref());
         }
     }
-    let mut packages = merge_duplicates(packages);
+    // Ownership is decided per record, before merging: a jar Debian installed and the
+    // same jar bundled in an application are different things to match.
     attach_owners(&mut packages);
+    let packages = merge_duplicates(packages);
 
     for (i, l) in layers.iter().enumerate() {
         let id = layer_ids.get(i).cloned().flatten().map_or_else(
@@ -147,9 +149,9 @@ fn introduced_layers<'a>(
     introduced
 }
 
-/// One package per (ecosystem, name, version, arch), with the locations of every record
-/// that listed it: a package both installed and declared in a lockfile is reported once,
-/// with both evidences. Sorted by ecosystem, name, version, arch.
+/// One package per (ecosystem, name, version, arch, owning OS package), with the
+/// locations of every record that listed it: a package both installed and declared in a
+/// lockfile is reported once, with both evidences. Sorted by those keys.
 fn merge_duplicates(mut packages: Vec<Package>) -> Vec<Package> {
     let key = |p: &Package| {
         (
@@ -157,6 +159,7 @@ fn merge_duplicates(mut packages: Vec<Package>) -> Vec<Package> {
             p.name.clone(),
             p.version.clone(),
             p.arch.clone(),
+            p.owned_by.clone(),
         )
     };
     packages.sort_by(|a, b| {
@@ -182,6 +185,33 @@ fn merge_duplicates(mut packages: Vec<Package>) -> Vec<Package> {
             _ => merged.push(p),
         }
     }
+    // A declaration nothing else installed (a lockfile pinning the very version Debian
+    // ships, with no copy of its own) refers to the OS package's copy: it joins it.
+    let owned: HashMap<(Ecosystem, String, String), usize> = merged
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.owned_by.is_some())
+        .map(|(i, p)| ((p.ecosystem, p.name.clone(), p.version.clone()), i))
+        .collect();
+    let mut absorbed = vec![false; merged.len()];
+    for i in 0..merged.len() {
+        let p = &merged[i];
+        let declared_only =
+            p.owned_by.is_none() && p.locations.iter().all(|l| l.evidence == Evidence::Declared);
+        if let Some(&j) = owned.get(&(p.ecosystem, p.name.clone(), p.version.clone()))
+            && declared_only
+        {
+            let locations = std::mem::take(&mut merged[i].locations);
+            merged[j].locations.extend(locations);
+            absorbed[i] = true;
+        }
+    }
+    let mut merged: Vec<Package> = merged
+        .into_iter()
+        .zip(absorbed)
+        .filter(|(_, a)| !a)
+        .map(|(p, _)| p)
+        .collect();
     for p in &mut merged {
         p.locations.sort();
         p.locations.dedup();
@@ -305,6 +335,83 @@ mod tests {
         );
         assert_eq!(layer_of("curl"), Some(1));
         assert_eq!(inv.packages.len(), 3);
+    }
+
+    #[test]
+    fn ownership_keeps_bundled_copies_apart_and_takes_declarations_in() {
+        let mut os = Package::new(Ecosystem::Deb, "liblog4j2-java", "2.19.0-1");
+        os.purl = "pkg:deb/debian/liblog4j2-java@2.19.0-1".into();
+        os.files = vec!["usr/share/java/log4j-core.jar".into()];
+        let app = |path: &str, evidence| {
+            let mut p = Package::new(
+                Ecosystem::Maven,
+                "org.apache.logging.log4j:log4j-core",
+                "2.19.0",
+            );
+            p.locations = vec![Location::file(path, evidence)];
+            p
+        };
+        let mut packages = vec![
+            os,
+            app("usr/share/java/log4j-core.jar", Evidence::Installed),
+            app(
+                "opt/app/app.jar!BOOT-INF/lib/log4j-core.jar",
+                Evidence::Installed,
+            ),
+            app("opt/app/pom.xml", Evidence::Declared),
+        ];
+        attach_owners(&mut packages);
+        let merged = merge_duplicates(packages);
+        let log4j: Vec<&Package> = merged
+            .iter()
+            .filter(|p| p.ecosystem == Ecosystem::Maven)
+            .collect();
+        assert_eq!(
+            log4j.len(),
+            2,
+            "the bundled copy is not Debian's: {log4j:?}"
+        );
+        let owned = log4j
+            .iter()
+            .find(|p| p.owned_by.is_some())
+            .expect("Debian's jar");
+        assert_eq!(owned.evidence(), [Evidence::Installed]);
+        let bundled = log4j
+            .iter()
+            .find(|p| p.owned_by.is_none())
+            .expect("the bundled jar");
+        // The declaration joined the bundled (unowned) copy, which exists.
+        assert_eq!(
+            bundled.evidence(),
+            [Evidence::Installed, Evidence::Declared]
+        );
+
+        // With no copy of its own, a declaration joins the OS package's copy.
+        let mut os = Package::new(Ecosystem::Deb, "python3-six", "1.16.0-4");
+        os.purl = "pkg:deb/debian/python3-six@1.16.0-4".into();
+        os.files = vec!["usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO".into()];
+        let six = |path: &str, evidence| {
+            let mut p = Package::new(Ecosystem::Pypi, "six", "1.16.0");
+            p.locations = vec![Location::file(path, evidence)];
+            p
+        };
+        let mut packages = vec![
+            os,
+            six(
+                "usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO",
+                Evidence::Installed,
+            ),
+            six("app/uv.lock", Evidence::Declared),
+        ];
+        attach_owners(&mut packages);
+        let merged = merge_duplicates(packages);
+        let six: Vec<&Package> = merged
+            .iter()
+            .filter(|p| p.ecosystem == Ecosystem::Pypi)
+            .collect();
+        assert_eq!(six.len(), 1);
+        assert!(six[0].owned_by.is_some());
+        assert_eq!(six[0].evidence(), [Evidence::Installed, Evidence::Declared]);
     }
 
     #[test]

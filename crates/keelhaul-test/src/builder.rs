@@ -111,6 +111,61 @@ impl Layer {
         self
     }
 
+    /// Every file, directory and symlink under `dir` (sorted, parents first), named
+    /// `prefix/relative-path`; file modes are kept.
+    pub fn tree(mut self, dir: &Path, prefix: &str) -> Layer {
+        fn walk(layer: &mut Layer, dir: &Path, name: &str) {
+            let mut entries: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap())
+                .collect();
+            entries.sort_by_key(|e| e.file_name());
+            for e in entries {
+                let path = e.path();
+                let file_name = e.file_name().to_str().unwrap().to_owned();
+                let child = if name.is_empty() {
+                    file_name
+                } else {
+                    format!("{name}/{file_name}")
+                };
+                let ft = e.file_type().unwrap();
+                if ft.is_symlink() {
+                    let target = std::fs::read_link(&path).unwrap();
+                    layer.entries.push(Entry::Symlink {
+                        name: child.into_bytes(),
+                        target: target.to_str().unwrap().as_bytes().to_vec(),
+                    });
+                } else if ft.is_dir() {
+                    layer.entries.push(Entry::Dir {
+                        name: child.clone().into_bytes(),
+                    });
+                    walk(layer, &path, &child);
+                } else if ft.is_file() {
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = e.metadata().unwrap().permissions().mode() & 0o7777;
+                    layer.entries.push(Entry::File {
+                        name: child.into_bytes(),
+                        data: std::fs::read(&path).unwrap(),
+                        mode,
+                    });
+                }
+            }
+        }
+        let prefix = prefix.trim_matches('/');
+        let mut parent = String::new();
+        for part in prefix.split('/').filter(|p| !p.is_empty()) {
+            if !parent.is_empty() {
+                parent.push('/');
+            }
+            parent.push_str(part);
+            self.entries.push(Entry::Dir {
+                name: parent.clone().into_bytes(),
+            });
+        }
+        walk(&mut self, dir, prefix);
+        self
+    }
+
     /// `.wh.NAME` deleting `path` from lower layers.
     pub fn whiteout(self, path: &str) -> Layer {
         let (dir, name) = path.rsplit_once('/').map_or(("", path), |(d, n)| (d, n));
@@ -161,8 +216,23 @@ impl Layer {
                 }
             };
             // Names are written raw, bypassing the tar crate's checks, so tests can make
-            // the hostile archives real images sometimes contain.
-            set_raw(&mut h.as_old_mut().name, name);
+            // the hostile archives real images sometimes contain. Names that do not fit
+            // the header get a GNU long-name entry first (real trees have them).
+            if name.len() >= 100 {
+                let mut long = tar::Header::new_gnu();
+                set_raw(&mut long.as_old_mut().name, b"././@LongLink");
+                long.set_entry_type(tar::EntryType::GNULongName);
+                long.set_mode(0o644);
+                long.set_mtime(1_700_000_000);
+                let mut data = name.to_vec();
+                data.push(0);
+                long.set_size(data.len() as u64);
+                long.set_cksum();
+                b.append(&long, data.as_slice()).unwrap();
+                set_raw(&mut h.as_old_mut().name, &name[..99]);
+            } else {
+                set_raw(&mut h.as_old_mut().name, name);
+            }
             h.set_cksum();
             b.append(&h, data).unwrap();
         }

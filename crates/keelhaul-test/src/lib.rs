@@ -13,7 +13,10 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stderr)]
 
 pub mod builder;
+pub mod java;
+pub mod node;
 pub mod peers;
+pub mod python;
 pub mod registry;
 pub mod tools;
 

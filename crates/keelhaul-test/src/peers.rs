@@ -167,13 +167,18 @@ pub struct PeerArtifact {
 }
 
 fn purl_type(purl: &str) -> String {
-    purl.strip_prefix("pkg:").and_then(|p| p.split('/').next()).unwrap_or_default().to_owned()
+    purl.strip_prefix("pkg:")
+        .and_then(|p| p.split('/').next())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Everything Syft reports for a source (`docker-archive:F`, `oci-dir:D`, `dir:D`).
 pub fn syft_artifacts(source: &str) -> Vec<PeerArtifact> {
     let syft = syft().expect("syft");
-    let out = run(Command::new(syft).env("SYFT_CHECK_FOR_APP_UPDATE", "false").args(["scan", source, "-q", "-o", "syft-json"]));
+    let out = run(Command::new(syft)
+        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
+        .args(["scan", source, "-q", "-o", "syft-json"]));
     let doc: Value = serde_json::from_str(&out).unwrap();
     doc["artifacts"]
         .as_array()
@@ -189,7 +194,11 @@ pub fn syft_artifacts(source: &str) -> Vec<PeerArtifact> {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .filter_map(|l| l["path"].as_str().map(|p| p.trim_start_matches('/').to_owned()))
+                    .filter_map(|l| {
+                        l["path"]
+                            .as_str()
+                            .map(|p| p.trim_start_matches('/').to_owned())
+                    })
                     .collect(),
                 purl,
             }
@@ -214,7 +223,15 @@ pub fn trivy_artifacts(input: &Path, rootfs: bool) -> Vec<PeerArtifact> {
         .arg(input)
         .arg("--cache-dir")
         .arg(c)
-        .args(["--cache-backend", "memory", "--skip-db-update", "--skip-java-db-update", "--offline-scan", "--skip-check-update", "-q"])
+        .args([
+            "--cache-backend",
+            "memory",
+            "--skip-db-update",
+            "--skip-java-db-update",
+            "--offline-scan",
+            "--skip-check-update",
+            "-q",
+        ])
         .args(["--format", "cyclonedx", "-o"])
         .arg(&out_file));
     let doc: Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
@@ -231,7 +248,11 @@ pub fn trivy_artifacts(input: &Path, rootfs: bool) -> Vec<PeerArtifact> {
                     .into_iter()
                     .flatten()
                     .filter(|p| p["name"] == name)
-                    .filter_map(|p| p["value"].as_str().map(|v| v.trim_start_matches('/').to_owned()))
+                    .filter_map(|p| {
+                        p["value"]
+                            .as_str()
+                            .map(|v| v.trim_start_matches('/').to_owned())
+                    })
                     .collect::<Vec<_>>()
             };
             PeerArtifact {
