@@ -233,6 +233,19 @@ impl Package {
         }
     }
 
+    /// A package seen at one path, with what kind of record it was (what analyzers make).
+    pub fn found_at(
+        ecosystem: Ecosystem,
+        name: impl Into<String>,
+        version: impl Into<String>,
+        path: impl Into<String>,
+        evidence: Evidence,
+    ) -> Package {
+        let mut p = Package::new(ecosystem, name, version);
+        p.locations = vec![Location::file(path, evidence)];
+        p
+    }
+
     /// The kinds of record the package was seen in, sorted, without repeats.
     pub fn evidence(&self) -> Vec<Evidence> {
         let mut e: Vec<Evidence> = self.locations.iter().map(|l| l.evidence).collect();

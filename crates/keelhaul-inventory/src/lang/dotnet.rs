@@ -8,10 +8,10 @@
 //! `Project`).
 
 use keelhaul_analyze::{AnalyzeError, Analyzer, AnalyzerId, FileInfo, Interests, Output};
-use keelhaul_core::{Ecosystem, Evidence};
+use keelhaul_core::{Ecosystem, Evidence, Package};
 use serde_json::Value;
 
-use super::python::{Found, MAX_JSON_NODES, check_nodes, one_line, package_at};
+use super::common::{Found, MAX_JSON_NODES, check_nodes, one_line};
 
 /// A large application's `deps.json` is a few hundred KB.
 const MAX_FILE: u64 = 16 << 20;
@@ -107,7 +107,7 @@ pub fn parse_deps_json(path: &str, content: &[u8]) -> Result<Found, AnalyzeError
         if name.is_empty() || version.is_empty() {
             continue;
         }
-        if !found.add(package_at(
+        if !found.add(Package::found_at(
             Ecosystem::Nuget,
             name,
             version,
@@ -138,7 +138,7 @@ pub fn parse_packages_lock(path: &str, content: &[u8]) -> Result<Found, AnalyzeE
             if name.is_empty() || version.is_empty() {
                 continue;
             }
-            if !found.add(package_at(
+            if !found.add(Package::found_at(
                 Ecosystem::Nuget,
                 name,
                 version,

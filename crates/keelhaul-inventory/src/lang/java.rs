@@ -24,7 +24,7 @@ mod pom;
 mod archive_tests;
 
 use keelhaul_analyze::Analyzer;
-use keelhaul_core::{Ecosystem, Evidence, Location, Package};
+use keelhaul_core::{Ecosystem, Evidence, Package};
 
 pub use archive::JavaArchive;
 pub use gradle::GradleLock;
@@ -51,9 +51,7 @@ fn maven_package(
         Some(g) => format!("{g}:{}", artifact.trim()),
         None => artifact.trim().to_owned(),
     };
-    let mut p = Package::new(Ecosystem::Maven, name, version.trim());
-    p.locations = vec![Location::file(path, evidence)];
-    p
+    Package::found_at(Ecosystem::Maven, name, version.trim(), path, evidence)
 }
 
 /// Whether a string can be a Maven coordinate part: no whitespace, no separators, no

@@ -6,6 +6,7 @@
 //! metadata embedded in an executable). Purls are filled in when the image is stacked.
 //! Malformed files give a warning naming the file; the scan goes on.
 
+pub mod common;
 pub mod dotnet;
 pub mod golang;
 pub mod java;

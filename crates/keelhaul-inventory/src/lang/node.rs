@@ -23,7 +23,9 @@ mod yarn;
 mod real_lockfiles;
 
 use keelhaul_analyze::Analyzer;
-use keelhaul_core::{Ecosystem, Evidence, Location, Package};
+use keelhaul_core::{Ecosystem, Evidence, Package};
+
+use super::common::Found;
 
 pub use lockfile::NpmLock;
 pub use package_json::NodePackage;
@@ -43,16 +45,6 @@ pub fn analyzers() -> Vec<Box<dyn Analyzer>> {
 /// Largest lockfile read (a big monorepo's lockfile is a few MB; 64 MiB leaves room while
 /// keeping a hostile file's parse bounded).
 const MAX_LOCKFILE: u64 = 64 << 20;
-
-/// Most packages read from one lockfile.
-const MAX_PACKAGES: usize = 200_000;
-
-/// An npm package found at `path` with the given evidence.
-fn npm_package(name: &str, version: &str, path: &str, evidence: Evidence) -> Package {
-    let mut p = Package::new(Ecosystem::Npm, name, version);
-    p.locations = vec![Location::file(path, evidence)];
-    p
-}
 
 /// Whether `name` is plausible as an npm package name: `name` or `@scope/name`, no
 /// whitespace, no path tricks.
@@ -79,46 +71,33 @@ fn split_name_at(spec: &str) -> Option<(&str, &str)> {
     (at > 0).then(|| (&spec[..at], &spec[at + 1..]))
 }
 
-/// Packages kept once per (name, version), in first-seen order, with a cap.
-struct Collected {
-    seen: std::collections::HashSet<(String, String)>,
-    packages: Vec<Package>,
-    truncated: bool,
-}
+/// The declared packages of one lockfile: names checked, each (name, version) once,
+/// capped as every database is (see [`Found`]).
+struct Collected(Found);
 
 impl Collected {
     fn new() -> Collected {
-        Collected {
-            seen: std::collections::HashSet::new(),
-            packages: Vec::new(),
-            truncated: false,
-        }
+        Collected(Found::of("npm"))
     }
 
     /// Add a declared package unless already there; `false` once the cap is reached.
     fn add(&mut self, name: &str, version: &str, path: &str) -> bool {
-        if self.packages.len() >= MAX_PACKAGES {
-            self.truncated = true;
-            return false;
-        }
         let (name, version) = (name.trim(), version.trim());
         if !valid_name(name) || version.is_empty() {
             return true;
         }
-        if self.seen.insert((name.to_owned(), version.to_owned())) {
-            self.packages
-                .push(npm_package(name, version, path, Evidence::Declared));
-        }
-        true
+        self.0.add(Package::found_at(
+            Ecosystem::Npm,
+            name,
+            version,
+            path,
+            Evidence::Declared,
+        ))
     }
 
     fn finish(self, problems: &mut Vec<String>) -> Vec<Package> {
-        if self.truncated {
-            problems.push(format!(
-                "more than {MAX_PACKAGES} packages; only the first {MAX_PACKAGES} are read"
-            ));
-        }
-        self.packages
+        problems.extend(self.0.warnings);
+        self.0.packages
     }
 }
 

@@ -15,10 +15,10 @@
 use std::collections::BTreeMap;
 
 use keelhaul_analyze::{AnalyzeError, Analyzer, AnalyzerId, FileInfo, Interests, Output};
-use keelhaul_core::{Ecosystem, Evidence};
+use keelhaul_core::{Ecosystem, Evidence, Package};
 use serde_json::Value;
 
-use super::python::{Found, MAX_JSON_NODES, check_nodes, one_line, package_at};
+use super::common::{Found, MAX_JSON_NODES, check_nodes, one_line};
 
 /// Lockfiles of large projects are a few hundred KB.
 const MAX_FILE: u64 = 16 << 20;
@@ -115,7 +115,7 @@ fn pubspec_lock(path: &str, text: &str) -> Result<Found, AnalyzeError> {
         let Some(version) = p.version.filter(|v| !v.trim().is_empty()) else {
             continue;
         };
-        let p = package_at(
+        let p = Package::found_at(
             Ecosystem::Pub,
             name,
             version.trim(),
@@ -301,7 +301,8 @@ fn mix_lock(path: &str, content: &[u8]) -> Result<Found, AnalyzeError> {
                     && !name.is_empty()
                     && !version.is_empty()
                 {
-                    let p = package_at(Ecosystem::Hex, name, version, path, Evidence::Declared);
+                    let p =
+                        Package::found_at(Ecosystem::Hex, name, version, path, Evidence::Declared);
                     if !found.add(p) {
                         break;
                     }
@@ -381,7 +382,7 @@ fn package_resolved(path: &str, text: &str) -> Result<Found, AnalyzeError> {
             unusable += 1;
             continue;
         };
-        let p = package_at(Ecosystem::Swift, name, version, path, Evidence::Declared);
+        let p = Package::found_at(Ecosystem::Swift, name, version, path, Evidence::Declared);
         if !found.add(p) {
             break;
         }
@@ -441,7 +442,7 @@ fn conan_lock(path: &str, text: &str) -> Result<Found, AnalyzeError> {
             ));
             continue;
         };
-        let p = package_at(Ecosystem::Conan, name, version, path, Evidence::Declared);
+        let p = Package::found_at(Ecosystem::Conan, name, version, path, Evidence::Declared);
         if !found.add(p) {
             break;
         }

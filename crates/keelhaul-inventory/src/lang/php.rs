@@ -6,10 +6,10 @@
 //! (`v5.4.0` keeps its `v`, as Packagist and the advisories do).
 
 use keelhaul_analyze::{AnalyzeError, Analyzer, AnalyzerId, FileInfo, Interests, Output};
-use keelhaul_core::{Ecosystem, Evidence};
+use keelhaul_core::{Ecosystem, Evidence, Package};
 use serde_json::Value;
 
-use super::python::{Found, MAX_JSON_NODES, check_nodes, one_line, package_at};
+use super::common::{Found, MAX_JSON_NODES, check_nodes, one_line};
 
 /// Both files carry every package's full metadata: a large application's are a few MB.
 const MAX_FILE: u64 = 32 << 20;
@@ -97,7 +97,7 @@ pub fn parse_composer(path: &str, content: &[u8]) -> Result<Found, AnalyzeError>
                 unusable += 1;
                 continue;
             }
-            let mut p = package_at(Ecosystem::Composer, name, version, path, evidence);
+            let mut p = Package::found_at(Ecosystem::Composer, name, version, path, evidence);
             p.licenses = match entry.get("license") {
                 Some(Value::String(s)) => vec![s.clone()],
                 Some(Value::Array(a)) => a

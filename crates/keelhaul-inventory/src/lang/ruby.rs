@@ -9,7 +9,7 @@
 use keelhaul_analyze::{AnalyzeError, Analyzer, AnalyzerId, FileInfo, Interests, Output};
 use keelhaul_core::{Ecosystem, Evidence, Package};
 
-use super::python::{Found, package_at};
+use super::common::Found;
 
 /// Specifications are a few KB; lockfiles of large applications a few hundred.
 const MAX_FILE: u64 = 8 << 20;
@@ -127,7 +127,7 @@ pub fn parse_gemspec(path: &str, content: &[u8]) -> Result<Package, AnalyzeError
         .or(stub_version)
         .filter(|v| plausible(v))
         .ok_or_else(|| AnalyzeError::new(format!("gem `{name}` has no version")))?;
-    let mut p = package_at(Ecosystem::Gem, name, version, path, Evidence::Installed);
+    let mut p = Package::found_at(Ecosystem::Gem, name, version, path, Evidence::Installed);
     licenses.dedup();
     p.licenses = licenses;
     p.supplier = (!authors.is_empty()).then(|| authors.join(", "));
@@ -235,7 +235,7 @@ pub fn parse_gemfile_lock(path: &str, content: &[u8]) -> Result<Found, AnalyzeEr
                 let Some((name, version)) = spec_line(line.trim()) else {
                     continue;
                 };
-                let p = package_at(Ecosystem::Gem, name, version, path, Evidence::Declared);
+                let p = Package::found_at(Ecosystem::Gem, name, version, path, Evidence::Declared);
                 if !found.add(p) {
                     break;
                 }

@@ -5,6 +5,7 @@ use keelhaul_core::Package;
 use serde_json::{Map, Value};
 
 use super::{Collected, MAX_LOCKFILE, split_name_at};
+use crate::lang::common::{MAX_JSON_NODES, check_nodes};
 
 /// The npm lockfile analyzer.
 #[derive(Debug, Default)]
@@ -56,6 +57,8 @@ pub(crate) fn parse_package_lock(
     content: &[u8],
     path: &str,
 ) -> Result<(Vec<Package>, Vec<String>), AnalyzeError> {
+    // The tree a JSON parse builds costs ~10× the file; refuse what no real lockfile is.
+    check_nodes(content, MAX_JSON_NODES)?;
     let text = String::from_utf8_lossy(content);
     let doc: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
         .map_err(|e| AnalyzeError::new(format!("not valid JSON: {e}")))?;

@@ -1,10 +1,10 @@
 //! Installed packages: each `package.json` under `node_modules`.
 
 use keelhaul_analyze::{AnalyzeError, Analyzer, AnalyzerId, Fact, FileInfo, Interests, Output};
-use keelhaul_core::{Evidence, Package};
+use keelhaul_core::{Ecosystem, Evidence, Package};
 use serde_json::Value;
 
-use super::{npm_package, valid_name};
+use super::valid_name;
 
 /// The installed-package analyzer: one `package.json` per installed package.
 #[derive(Debug, Default)]
@@ -100,7 +100,7 @@ pub(crate) fn parse_package_json(
     if !valid_name(name) {
         return Ok(None);
     }
-    let mut p = npm_package(name, version, path, Evidence::Installed);
+    let mut p = Package::found_at(Ecosystem::Npm, name, version, path, Evidence::Installed);
     p.licenses = licenses(&doc);
     p.supplier = author(&doc);
     Ok(Some(p))

@@ -3,10 +3,11 @@
 //! license and the files it installed (relative to the environment's prefix).
 
 use keelhaul_analyze::{AnalyzeError, Analyzer, AnalyzerId, FileInfo, Interests, Output};
-use keelhaul_core::{Ecosystem, Evidence};
+use keelhaul_core::{Ecosystem, Evidence, Package};
 use serde_json::Value;
 
-use super::{Found, join_path, one_line, package_at};
+use super::join_path;
+use crate::lang::common::{Found, one_line};
 
 /// Records of large packages list tens of thousands of files: a few MB.
 const MAX_FILE: u64 = 32 << 20;
@@ -165,7 +166,7 @@ pub fn parse_conda_meta(path: &str, content: &[u8]) -> Result<Found, AnalyzeErro
     let (Some(name), Some(version)) = (text(&record.name), text(&record.version)) else {
         return Err(AnalyzeError::new("no `name` and `version`"));
     };
-    let mut p = package_at(Ecosystem::Conda, name, version, path, Evidence::Installed);
+    let mut p = Package::found_at(Ecosystem::Conda, name, version, path, Evidence::Installed);
     p.licenses.extend(text(&record.license));
     let mut found = Found::of("conda-meta");
     if record.files.truncated {

@@ -5,12 +5,12 @@
 //! not PyPI packages and are left out; so are unpinned requirements.
 
 use keelhaul_analyze::{AnalyzeError, Analyzer, AnalyzerId, FileInfo, Interests, Output};
-use keelhaul_core::{Ecosystem, Evidence};
+use keelhaul_core::{Ecosystem, Evidence, Package};
 use serde_json::Value;
 
-use super::{
-    Found, MAX_JSON_NODES, MAX_TOML_NODES, check_nodes, decode_text, normalize_name, one_line,
-    package_at, valid_name,
+use super::{normalize_name, valid_name};
+use crate::lang::common::{
+    Found, MAX_JSON_NODES, MAX_TOML_NODES, check_nodes, decode_text, one_line,
 };
 
 /// Lockfiles of large projects are a few hundred KB (hashes of every wheel included).
@@ -69,7 +69,7 @@ pub fn parse_declared(path: &str, content: &[u8]) -> Result<Found, AnalyzeError>
 }
 
 fn declared(name: &str, version: &str, path: &str) -> keelhaul_core::Package {
-    package_at(
+    Package::found_at(
         Ecosystem::Pypi,
         normalize_name(name),
         version,

@@ -17,7 +17,8 @@ use std::io::Read;
 use keelhaul_analyze::{AnalyzeError, Analyzer, AnalyzerId, FileInfo, Interests, Output};
 use keelhaul_core::{Ecosystem, Evidence, Location, Package};
 
-use super::{Found, decode_text, join_path, normalize_name};
+use super::{join_path, normalize_name};
+use crate::lang::common::{Found, decode_text};
 
 /// Core metadata and file lists are kilobytes; a `RECORD` of the largest wheels a few MB.
 const MAX_FILE: u64 = 16 << 20;
