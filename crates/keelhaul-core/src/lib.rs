@@ -9,6 +9,7 @@
 //!   [`Location`]s (layer + path) it was found at.
 //! * [`OsRelease`]: the distribution an image is built on.
 //! * [`Hint`]: errors that can tell the user what to do next.
+//! * [`Vulnerability`]: one finding, with its [`Severity`] and [`FixStatus`].
 //!
 //! ```
 //! use keelhaul_core::{Digest, Platform};
@@ -24,9 +25,11 @@ mod hint;
 mod os;
 mod package;
 mod platform;
+mod vuln;
 
 pub use digest::{Digest, DigestError, Hasher};
 pub use hint::Hint;
 pub use os::OsRelease;
 pub use package::{Ecosystem, Evidence, Location, Package, purl_for};
 pub use platform::{Platform, PlatformError};
+pub use vuln::{Cvss, FindingClass, FixStatus, PackageRef, Severity, SeverityError, Vulnerability};

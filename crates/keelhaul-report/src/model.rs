@@ -1,4 +1,4 @@
-use keelhaul_core::{Digest, OsRelease, Package, Platform};
+use keelhaul_core::{Digest, FindingClass, OsRelease, Package, Platform, Vulnerability};
 use serde::Serialize;
 
 /// One scanned image.
@@ -15,7 +15,7 @@ pub struct Report {
     /// Installed packages (owned-file lists are not included).
     pub packages: Vec<Package>,
     /// Vulnerabilities (CVE and SCA findings).
-    pub vulnerabilities: Vec<serde_json::Value>,
+    pub vulnerabilities: Vec<Vulnerability>,
     /// Secrets found in layers or config.
     pub secrets: Vec<serde_json::Value>,
     /// Malicious files.
@@ -45,6 +45,22 @@ pub struct Summary {
     pub baseline: usize,
     /// Secrets.
     pub secret: usize,
+}
+
+impl Summary {
+    /// Set the vulnerability counters from the findings: `cve` = findings in OS packages
+    /// ([`FindingClass::Os`]), `sca` = findings in application dependencies
+    /// ([`FindingClass::Sca`]).
+    ///
+    /// The scanner calls this once the findings are final (after filtering). It counts
+    /// findings, not distinct ids: a CVE in two packages counts twice, as the cloud
+    /// consoles count "vulnerable package" rows. The previous `cve`/`sca` values are
+    /// replaced; the other counters are left alone.
+    pub fn count(&mut self, vulns: &[Vulnerability]) {
+        let os = vulns.iter().filter(|v| v.class == FindingClass::Os).count();
+        self.cve = os;
+        self.sca = vulns.len() - os;
+    }
 }
 
 /// What identifies the image.

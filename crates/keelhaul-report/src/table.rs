@@ -3,8 +3,8 @@
 use std::io::{self, Write};
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Attribute, Cell, ContentArrangement, Table};
-use keelhaul_core::Ecosystem;
+use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
+use keelhaul_core::{Ecosystem, Severity, Vulnerability};
 
 use crate::{RenderOptions, Report};
 
@@ -166,6 +166,9 @@ fn write_one(r: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Res
         }
         writeln!(out, "{table}")?;
     }
+    if !r.vulnerabilities.is_empty() {
+        write_vulnerabilities(r, options, &bold, out)?;
+    }
     writeln!(
         out,
         "\n{} packages, {} warnings{}",
@@ -178,4 +181,206 @@ fn write_one(r: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Res
         }
     )?;
     Ok(())
+}
+
+/// Titles longer than this are cut, so a row fits a terminal.
+const MAX_TITLE: usize = 60;
+
+/// A severity cell: critical red bold, high red, medium yellow, low cyan, the rest dim.
+fn severity_cell(s: Severity, color: bool) -> Cell {
+    let cell = Cell::new(s.as_str());
+    if !color {
+        return cell;
+    }
+    match s {
+        Severity::Critical => cell.fg(Color::Red).add_attribute(Attribute::Bold),
+        Severity::High => cell.fg(Color::Red),
+        Severity::Medium => cell.fg(Color::Yellow),
+        Severity::Low => cell.fg(Color::Cyan),
+        Severity::Negligible | Severity::Unknown => cell.add_attribute(Attribute::Dim),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// `Total: 12 (critical 1, high 3, medium 5, low 2, negligible 0, unknown 1)`: every
+/// severity, highest first, so the line has one shape whatever the counts.
+pub(crate) fn severity_total(vulns: &[Vulnerability]) -> String {
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .map(|s| {
+            let n = vulns.iter().filter(|v| v.severity == *s).count();
+            format!("{s} {n}")
+        })
+        .collect();
+    format!("Total: {} ({})", vulns.len(), counts.join(", "))
+}
+
+/// The findings grouped per package: package and installed version are written on a
+/// package's first row only. Rows are sorted stably by (purl, id), so the grouping does
+/// not depend on the producer's order.
+fn write_vulnerabilities(
+    r: &Report,
+    options: RenderOptions,
+    bold: &dyn Fn(&str) -> String,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut vulns: Vec<&Vulnerability> = r.vulnerabilities.iter().collect();
+    vulns.sort_by(|a, b| (&a.package.purl, &a.id).cmp(&(&b.package.purl, &b.id)));
+    writeln!(
+        out,
+        "\n{}",
+        bold(&format!("Vulnerabilities ({})", vulns.len()))
+    )?;
+    let mut table = Table::new();
+    if options.color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(
+            [
+                "Package",
+                "Installed",
+                "Vulnerability",
+                "Severity",
+                "Status",
+                "Fixed in",
+                "Title",
+            ]
+            .map(|h| header_cell(h, options.color)),
+        );
+    let mut previous: Option<(&str, &str)> = None;
+    for v in vulns {
+        let group = (v.package.purl.as_str(), v.installed_version.as_str());
+        let (name, installed) = if previous == Some(group) {
+            (String::new(), String::new())
+        } else {
+            (v.package.name.clone(), v.installed_version.clone())
+        };
+        previous = Some(group);
+        let mut id = v.id.clone();
+        if !v.aliases.is_empty() {
+            id.push_str(&format!(" (+{})", v.aliases.len()));
+        }
+        if v.known_exploited {
+            id.push_str(" [KEV]");
+        }
+        table.add_row(vec![
+            Cell::new(name),
+            Cell::new(installed),
+            Cell::new(id),
+            severity_cell(v.severity, options.color),
+            Cell::new(v.status.as_str()),
+            Cell::new(v.fixed_versions.join(", ")),
+            Cell::new(truncate(v.title.as_deref().unwrap_or(""), MAX_TITLE)),
+        ]);
+    }
+    writeln!(out, "{table}")?;
+    writeln!(out, "{}", severity_total(&r.vulnerabilities))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Format, testdata};
+
+    #[test]
+    fn vulnerabilities_are_grouped_per_package_with_a_total() {
+        let text = testdata::render(&[testdata::report()], Format::Table, false);
+        assert!(!text.contains('\x1b'), "no colour when off");
+        let vulns = text.split("Vulnerabilities (5)").nth(1).unwrap_or_default();
+        assert!(!vulns.is_empty(), "{text}");
+        let rows: Vec<&str> = vulns
+            .lines()
+            .filter(|l| l.contains("CVE-") || l.contains("GHSA-"))
+            .collect();
+        // openssl's two findings: the name only on the first.
+        let openssl: Vec<&&str> = rows
+            .iter()
+            .filter(|l| l.contains("CVE-2023-5678") || l.contains("CVE-2024-0727"))
+            .collect();
+        assert_eq!(openssl.len(), 2);
+        assert!(openssl[0].contains("openssl") && openssl[0].contains("3.0.11-1~deb12u1"));
+        assert!(!openssl[1].contains("openssl"));
+        assert!(
+            rows.iter()
+                .any(|l| l.contains("CVE-2023-32681 (+2)") && l.contains("2.31.0"))
+        );
+        assert!(
+            rows.iter()
+                .any(|l| l.contains("CVE-2024-3094 [KEV]") && l.contains("deferred"))
+        );
+        assert!(
+            text.contains(
+                "Total: 5 (critical 1, high 0, medium 2, low 0, negligible 1, unknown 1)"
+            )
+        );
+        // After the package tables, before the closing line.
+        let (vuln_at, pkg_at, end_at) = (
+            text.find("Vulnerabilities (5)"),
+            text.find("pypi packages"),
+            text.find("3 packages, 0 warnings"),
+        );
+        assert!(pkg_at < vuln_at && vuln_at < end_at);
+    }
+
+    #[test]
+    fn severities_are_coloured_when_colour_is_on() {
+        let text = testdata::render(&[testdata::report()], Format::Table, true);
+        // critical: red (31) and bold (1); medium: yellow (33); unknown: dim (2).
+        let line = |needle: &str| {
+            text.lines()
+                .find(|l| l.contains(needle))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let critical = line("CVE-2024-3094");
+        assert!(
+            critical.contains("\x1b[38;5;9m")
+                || critical.contains("\x1b[31m")
+                || critical.contains("\x1b[91m"),
+            "{critical:?}"
+        );
+        assert!(critical.contains("\x1b[1m"), "{critical:?}");
+        let medium = line("CVE-2024-0727");
+        assert!(
+            medium.contains("\x1b[38;5;11m")
+                || medium.contains("\x1b[33m")
+                || medium.contains("\x1b[93m"),
+            "{medium:?}"
+        );
+        let unknown = line("GHSA-0000");
+        assert!(unknown.contains("\x1b[2m"), "{unknown:?}");
+    }
+
+    #[test]
+    fn long_titles_are_cut() {
+        let t = truncate(&"x".repeat(100), MAX_TITLE);
+        assert_eq!(t.chars().count(), MAX_TITLE);
+        assert!(t.ends_with('…'));
+        assert_eq!(truncate("short", MAX_TITLE), "short");
+    }
+
+    #[test]
+    fn no_findings_no_vulnerability_table() {
+        let mut r = testdata::report();
+        r.vulnerabilities.clear();
+        let text = testdata::render(&[r], Format::Table, false);
+        assert!(!text.contains("Vulnerabilities"));
+        assert!(!text.contains("Total:"));
+    }
 }

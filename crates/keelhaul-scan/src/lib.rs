@@ -147,3 +147,78 @@ impl Scanner {
         }
     }
 }
+
+/// Reads a CycloneDX or SPDX JSON SBOM into a report with its packages and OS, ready for
+/// [`match_vulnerabilities`].
+pub fn scan_sbom(path: &std::path::Path) -> Result<Report, SbomScanError> {
+    let data = std::fs::read(path).map_err(|e| SbomScanError::Read {
+        path: path.to_owned(),
+        source: e,
+    })?;
+    let sbom = keelhaul_report::sbom_in::read_sbom(&data).map_err(|e| SbomScanError::Parse {
+        path: path.to_owned(),
+        source: e,
+    })?;
+    let target = format!("sbom:{}", path.display());
+    let name = sbom.name.clone();
+    Ok(Report {
+        target,
+        platform: None,
+        image: ImageMeta {
+            repo_tags: name.into_iter().collect(),
+            ..ImageMeta::default()
+        },
+        os: sbom.os,
+        packages: sbom.packages,
+        vulnerabilities: Vec::new(),
+        secrets: Vec::new(),
+        malware: Vec::new(),
+        baseline: Vec::new(),
+        summary: Summary::default(),
+        warnings: sbom.warnings,
+        complete: true,
+        errors: Vec::new(),
+    })
+}
+
+/// An SBOM that cannot be scanned.
+#[derive(Debug, thiserror::Error)]
+pub enum SbomScanError {
+    /// The file cannot be read.
+    #[error("cannot read the SBOM {path}: {source}")]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The file is not an SBOM we read.
+    #[error("{path}: {source}")]
+    Parse {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The error.
+        source: keelhaul_report::sbom_in::SbomError,
+    },
+}
+
+/// Matches each report's packages against the vulnerability database and fills in its
+/// findings, summary counts and matching warnings.
+pub fn match_vulnerabilities(
+    reports: &mut [Report],
+    db: &keelhaul_vulndb::Database,
+) -> Result<(), keelhaul_vulndb::DbError> {
+    let matcher = keelhaul_vulndb::Matcher::new(db);
+    for report in reports {
+        let outcome = matcher.match_packages(report.os.as_ref(), &report.packages)?;
+        report.vulnerabilities = outcome.vulnerabilities;
+        report.warnings.extend(outcome.warnings);
+        report.summary.cve = report
+            .vulnerabilities
+            .iter()
+            .filter(|v| v.class == keelhaul_core::FindingClass::Os)
+            .count();
+        report.summary.sca = report.vulnerabilities.len() - report.summary.cve;
+    }
+    Ok(())
+}

@@ -60,9 +60,91 @@ pub enum Command {
     ///   docker-archive:FILE[:REPO:TAG] `docker save` output (`:@N` picks the N-th image)
     ///   registry:HOST/REPO[:TAG|@DIGEST]  an image in a registry
     ///   dir:PATH                       a root filesystem
+    ///   sbom:FILE                      a CycloneDX or SPDX JSON SBOM (keelhaul's, Syft's, Trivy's)
     /// or a bare path, whose kind is detected.
+    ///
+    /// Findings come from the vulnerability database (`keelhaul db`); without one, the scan
+    /// reports the inventory and says how to get a database.
     #[command(verbatim_doc_comment)]
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
+    /// Build, move and inspect the vulnerability database.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+/// The default database: `keelhaul/db/keelhaul.db` in the user cache directory.
+pub fn default_db_path() -> Option<PathBuf> {
+    dirs::cache_dir().map(|d| d.join("keelhaul").join("db").join("keelhaul.db"))
+}
+
+/// `keelhaul db …`.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Import advisories from files, directories or archives (format detected per file).
+    ///
+    /// Recognised: OSV JSON/YAML (and OSV's all.zip exports), Debian security tracker
+    /// JSON and DSA/DLA/DTSA lists, Alpine secdb, Ubuntu CVE tracker, OVAL (Ubuntu, Rocky),
+    /// RustSec, RubySec, FriendsOfPHP, Node.js security-wg, victims, NVD 1.1/2.0, CVE 5,
+    /// CISA KEV. zip, tar, .gz and .zst are opened. Each PATH becomes one source, named
+    /// after the file; importing it again replaces that source only. A file made by
+    /// `keelhaul db export` replaces the whole database.
+    #[command(verbatim_doc_comment)]
+    Import(DbImportArgs),
+    /// Download the configured feeds (conditional requests) and swap them in atomically.
+    Update(DbUpdateArgs),
+    /// Write a compact copy of the database, for an air-gapped site (`db import FILE` there).
+    Export(DbExportArgs),
+    /// Show sources, record counts and age.
+    Status(DbStatusArgs),
+}
+
+/// `keelhaul db import`.
+#[derive(Debug, Args)]
+pub struct DbImportArgs {
+    /// Files, directories or archives to import.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Name of the source (default: the file name without archive suffixes).
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// The database file (default: the user cache dir, `keelhaul/db/keelhaul.db`).
+    #[arg(long, value_name = "FILE", env = "KEELHAUL_DB")]
+    pub db: Option<PathBuf>,
+}
+
+/// `keelhaul db update`.
+#[derive(Debug, Args)]
+pub struct DbUpdateArgs {
+    /// A TOML file listing the feeds (`[[feed]] name = "…" url = "…"`); default: the built-in list.
+    #[arg(long, value_name = "FILE", env = "KEELHAUL_FEEDS")]
+    pub feeds: Option<PathBuf>,
+    /// The database file (default: the user cache dir, `keelhaul/db/keelhaul.db`).
+    #[arg(long, value_name = "FILE", env = "KEELHAUL_DB")]
+    pub db: Option<PathBuf>,
+}
+
+/// `keelhaul db export`.
+#[derive(Debug, Args)]
+pub struct DbExportArgs {
+    /// Where to write the copy.
+    pub file: PathBuf,
+    /// Overwrite FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// The database file (default: the user cache dir, `keelhaul/db/keelhaul.db`).
+    #[arg(long, value_name = "FILE", env = "KEELHAUL_DB")]
+    pub db: Option<PathBuf>,
+}
+
+/// `keelhaul db status`.
+#[derive(Debug, Args)]
+pub struct DbStatusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The database file (default: the user cache dir, `keelhaul/db/keelhaul.db`).
+    #[arg(long, value_name = "FILE", env = "KEELHAUL_DB")]
+    pub db: Option<PathBuf>,
 }
 
 /// `keelhaul scan`.
@@ -110,6 +192,29 @@ pub struct ScanArgs {
     /// Stop a layer that expands more than this ratio (a decompression bomb).
     #[arg(long, value_name = "RATIO", default_value_t = 2000)]
     pub max_decompression_ratio: u64,
+    /// The vulnerability database (default: the user cache dir, `keelhaul/db/keelhaul.db`).
+    #[arg(long, value_name = "FILE", env = "KEELHAUL_DB")]
+    pub db: Option<PathBuf>,
+    /// What to look for: `vuln`, or `none` for the inventory only. Naming `vuln`
+    /// explicitly makes a missing database an error instead of a warning.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub scanners: Vec<String>,
+    /// Report only these severities (`critical,high`; `high+` = high and above).
+    #[arg(long, value_name = "LIST")]
+    pub severity: Option<String>,
+    /// Hide vulnerabilities that have no fixed version yet.
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+    /// Exit with this code when vulnerabilities remain after filtering.
+    #[arg(long, value_name = "N")]
+    pub exit_code: Option<u8>,
+    /// Ignore rules (id, package, path, reason, expiry); default: `.keelhaul.yaml` in the
+    /// current directory, when present.
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+    /// OpenVEX documents: `not_affected` and `fixed` statements suppress findings.
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
 }
 
 /// `--format`.
@@ -124,4 +229,6 @@ pub enum OutputFormat {
     /// SPDX 2.3 JSON.
     #[value(name = "spdx-json")]
     SpdxJson,
+    /// SARIF 2.1.0 (code-scanning dashboards).
+    Sarif,
 }

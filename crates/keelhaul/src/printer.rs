@@ -110,6 +110,30 @@ impl Printer {
         }
     }
 
+    /// A progress line on stderr (`Imported …`), unless quiet.
+    #[allow(clippy::print_stderr)]
+    pub fn status(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+
+    /// Whether progress bars are drawn.
+    pub fn shows_progress(&self) -> bool {
+        self.progress
+    }
+
+    /// A spinner with a message, hidden when not on a terminal.
+    pub fn spinner(&self, message: &str) -> ProgressBar {
+        if !self.progress {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new_spinner();
+        bar.set_message(message.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    }
+
     /// Progress bars for layer reads, or nothing when not on a terminal.
     pub fn layer_progress(&self) -> LayerProgress {
         let multi = MultiProgress::with_draw_target(if self.progress {
@@ -133,6 +157,12 @@ fn hint_of(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     }
     if let Some(e) = e.downcast_ref::<keelhaul_image::registry::RegistryError>() {
         return e.hint();
+    }
+    if let Some(keelhaul_vulndb::DbError::Missing(_)) = e.downcast_ref::<keelhaul_vulndb::DbError>()
+    {
+        return Some(
+            "a database is built from advisory files (`keelhaul db import ../shared/data/osv/*.tar.zst …`) or downloaded (`keelhaul db update`)".to_owned(),
+        );
     }
     None
 }

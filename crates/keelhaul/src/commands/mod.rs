@@ -1,5 +1,7 @@
 //! One function per subcommand; each takes its parsed arguments and the printer.
 
+mod db;
+mod db_update;
 mod scan;
 
 use std::process::ExitCode;
@@ -14,6 +16,8 @@ pub enum ExitStatus {
     Success,
     /// The command failed, or produced an incomplete result.
     Failure,
+    /// Findings remained and `--exit-code N` asked for this code.
+    Findings(u8),
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -21,12 +25,14 @@ impl From<ExitStatus> for ExitCode {
         match s {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Failure => ExitCode::from(1),
+            ExitStatus::Findings(code) => ExitCode::from(code),
         }
     }
 }
 
 pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
     match cli.command {
-        Command::Scan(args) => scan::scan(args, printer),
+        Command::Scan(args) => scan::scan(*args, printer),
+        Command::Db(command) => db::db(command, printer),
     }
 }

@@ -7,12 +7,15 @@ use keelhaul_analyze::Limits;
 use keelhaul_image::{Credentials, OpenOptions, PlatformSelector, RegistryOptions, Target};
 use keelhaul_report::{Format, RenderOptions};
 use keelhaul_scan::{ScanOptions, Scanner};
+use keelhaul_vulndb::policy::{IgnoreFile, Policy, VexDocument, parse_severities};
 
 use super::ExitStatus;
-use crate::cli::{OutputFormat, ScanArgs};
+use crate::cli::{OutputFormat, ScanArgs, default_db_path};
 use crate::printer::Printer;
 
 pub fn scan(args: ScanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    // Read the policy files first: a typo there should fail before a long scan.
+    let policy = policy_from(&args)?;
     let platform = match &args.platform {
         Some(p) => PlatformSelector::parse(p)?,
         None => PlatformSelector::Host,
@@ -44,13 +47,48 @@ pub fn scan(args: ScanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
         threads: args.threads,
         verify_local: args.verify_layers,
     };
-    let target = Target::parse(&args.target)?;
-    let scanner = Scanner::new(options)?;
-    let progress = printer.layer_progress();
-    let reports = scanner
-        .scan(&target, &progress)
-        .with_context(|| format!("Failed to scan `{}`", args.target))?;
-    progress.clear();
+    let vuln = wants_vulnerabilities(&args.scanners)?;
+    let mut reports = match args.target.strip_prefix("sbom:") {
+        Some(path) => vec![keelhaul_scan::scan_sbom(std::path::Path::new(path))?],
+        None => {
+            let target = Target::parse(&args.target)?;
+            let scanner = Scanner::new(options)?;
+            let progress = printer.layer_progress();
+            let reports = scanner
+                .scan(&target, &progress)
+                .with_context(|| format!("Failed to scan `{}`", args.target))?;
+            progress.clear();
+            reports
+        }
+    };
+    if vuln != Wanted::No {
+        let db_path = args.db.clone().or_else(default_db_path);
+        match db_path.as_deref().map(keelhaul_vulndb::Database::open) {
+            Some(Ok(db)) => keelhaul_scan::match_vulnerabilities(&mut reports, &db)?,
+            Some(Err(keelhaul_vulndb::DbError::Missing(path))) if vuln == Wanted::Default => {
+                printer.warning(&format!(
+                    "no vulnerability database at {}; reporting the inventory only. Build one with `keelhaul db import PATH…` or `keelhaul db update`, or pass --db FILE (--scanners none silences this)",
+                    path.display()
+                ));
+            }
+            Some(Err(e)) => return Err(e.into()),
+            None => anyhow::bail!("no cache directory for the default database; pass --db FILE"),
+        }
+    }
+    let mut suppressed = 0usize;
+    for report in &mut reports {
+        let findings = std::mem::take(&mut report.vulnerabilities);
+        let (kept, hidden, warnings) = policy.apply(findings);
+        suppressed += hidden.len();
+        report.vulnerabilities = kept;
+        report.warnings.extend(warnings);
+        report.summary.count(&report.vulnerabilities);
+    }
+    if suppressed > 0 {
+        tracing::info!(
+            "{suppressed} findings hidden by --severity, --ignore-unfixed, ignore rules or VEX"
+        );
+    }
 
     let mut complete = true;
     for r in &reports {
@@ -70,6 +108,7 @@ pub fn scan(args: ScanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
         OutputFormat::Json => Format::Json,
         OutputFormat::Cyclonedx => Format::CycloneDx,
         OutputFormat::SpdxJson => Format::SpdxJson,
+        OutputFormat::Sarif => Format::Sarif,
     };
     let render_options = RenderOptions {
         color: args.output.is_none() && printer.color_stdout(),
@@ -99,9 +138,57 @@ pub fn scan(args: ScanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
         }
     };
     written?;
-    Ok(if complete {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Failure
+    let findings = reports.iter().any(|r| !r.vulnerabilities.is_empty());
+    Ok(match (complete, args.exit_code) {
+        (false, _) => ExitStatus::Failure,
+        (true, Some(code)) if findings => ExitStatus::Findings(code),
+        (true, _) => ExitStatus::Success,
     })
+}
+
+/// The finding policy from the command line: severities, unfixed, ignore rules
+/// (`--ignore-file`, else `.keelhaul.yaml` in the current directory) and VEX documents.
+fn policy_from(args: &ScanArgs) -> anyhow::Result<Policy> {
+    let mut policy = Policy::new(time::OffsetDateTime::now_utc().date());
+    if let Some(list) = &args.severity {
+        policy.severities = Some(parse_severities(list)?);
+    }
+    policy.ignore_unfixed = args.ignore_unfixed;
+    policy.ignore = match &args.ignore_file {
+        Some(path) => IgnoreFile::load(path)?,
+        None => IgnoreFile::discover(&std::env::current_dir()?)?.unwrap_or_default(),
+    };
+    for path in &args.vex {
+        policy.vex.push(VexDocument::load(path)?);
+    }
+    Ok(policy)
+}
+
+/// Whether to match vulnerabilities: by default (a missing database is a warning), because
+/// `--scanners vuln` asked (a missing database is an error), or not (`--scanners none`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wanted {
+    Default,
+    Explicit,
+    No,
+}
+
+fn wants_vulnerabilities(scanners: &[String]) -> anyhow::Result<Wanted> {
+    if scanners.is_empty() {
+        return Ok(Wanted::Default);
+    }
+    let mut wanted = Wanted::No;
+    for s in scanners {
+        match s.trim() {
+            "vuln" | "vulnerability" | "vulnerabilities" => wanted = Wanted::Explicit,
+            "none" => {}
+            // Content scanners arrive with the detection engine; accepted so scripts that
+            // already name them keep working, and said so.
+            "secret" | "malware" | "baseline" => {}
+            other => anyhow::bail!(
+                "unknown scanner `{other}`; use a comma-separated list of vuln, secret, malware, baseline, or none"
+            ),
+        }
+    }
+    Ok(wanted)
 }

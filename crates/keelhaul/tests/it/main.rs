@@ -13,3 +13,4 @@ mod lang_python;
 mod os_packages;
 mod registry;
 mod sbom;
+mod vulns;

@@ -1,0 +1,629 @@
+//! Vulnerability matching end to end: `keelhaul db import` of the real advisory data in
+//! `../shared/data`, then scans of images built here whose package versions were chosen
+//! from that data, checked against what the data says (by hand, and by an independent
+//! Python/node oracle for the application ecosystems).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use keelhaul_test::builder::{Image, Layer};
+use keelhaul_test::{keelhaul, prerequisite, require, shared_dir};
+use serde_json::Value;
+
+/// Every advisory file of `../shared/data` that a user would import.
+fn advisory_paths(shared: &Path) -> Vec<PathBuf> {
+    let data = shared.join("data");
+    let mut paths = Vec::new();
+    for dir in ["osv", "native", "distro", "nvd"] {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(data.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| !p.to_string_lossy().ends_with(".meta"))
+            .collect();
+        entries.sort();
+        paths.extend(entries);
+    }
+    paths
+}
+
+/// The database built from all of `../shared/data`, once per test run.
+fn shared_db() -> Option<&'static Path> {
+    static DB: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DB.get_or_init(|| {
+        let shared = shared_dir()?;
+        let dir = keelhaul_test::persistent_cache().join("vulndb");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("keelhaul.db");
+        let mut args: Vec<String> = vec!["db".into(), "import".into(), "--db".into()];
+        args.push(db.to_string_lossy().into_owned());
+        args.extend(
+            advisory_paths(&shared)
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned()),
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = keelhaul(&dir.join("sandbox"), &args);
+        assert!(
+            run.status.success(),
+            "db import of ../shared/data failed:\n{}",
+            run.stderr
+        );
+        Some(db)
+    })
+    .as_deref()
+}
+
+fn scan_json(sandbox: &Path, db: &Path, target: &str, extra: &[&str]) -> Value {
+    let db = db.to_string_lossy();
+    let mut args = vec![
+        "scan",
+        target,
+        "--format",
+        "json",
+        "--no-cache",
+        "--db",
+        &db,
+    ];
+    args.extend_from_slice(extra);
+    keelhaul(sandbox, &args).success().json()
+}
+
+/// finding id → (package name, fixed versions, status) for one report.
+fn findings(report: &Value) -> BTreeMap<(String, String), (Vec<String>, String)> {
+    report["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                (
+                    v["package"]["name"].as_str().unwrap().to_owned(),
+                    v["id"].as_str().unwrap().to_owned(),
+                ),
+                (
+                    v["fixed_versions"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|f| f.as_str().unwrap().to_owned())
+                        .collect(),
+                    v["status"].as_str().unwrap().to_owned(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn dpkg_entry(name: &str, source: Option<&str>, version: &str) -> String {
+    let source = source.map(|s| format!("Source: {s}\n")).unwrap_or_default();
+    format!(
+        "Package: {name}\nStatus: install ok installed\nPriority: optional\nSection: x11\nMaintainer: Debian X Strike Force <debian-x@lists.debian.org>\nArchitecture: amd64\n{source}Version: {version}\nDescription: test package\n\n"
+    )
+}
+
+fn debian_image(version_id: &str, codename: &str, status: &str) -> Image {
+    Image::new().layer(
+        Layer::new()
+            .file(
+                "etc/os-release",
+                format!(
+                    "PRETTY_NAME=\"Debian GNU/Linux {version_id} ({codename})\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"{version_id}\"\nVERSION_CODENAME={codename}\nID=debian\n"
+                ),
+            )
+            .file("etc/debian_version", format!("{version_id}.6\n"))
+            .file("var/lib/dpkg/status", status),
+    )
+}
+
+#[test]
+fn db_import_reads_every_shared_advisory_set() {
+    let Some(db) = shared_db() else {
+        require!(false, "../shared/data (real advisory feeds)");
+        return;
+    };
+    let s = tempfile::tempdir().unwrap();
+    let db_arg = db.to_string_lossy();
+    let status = keelhaul(s.path(), &["db", "status", "--json", "--db", &db_arg])
+        .success()
+        .json();
+    let sources: BTreeMap<String, Value> = status["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap().to_owned(), s.clone()))
+        .collect();
+    // Record counts from SOURCES.md: what was imported must be close to what is there
+    // (withdrawn, informational, bug-fix and not-affected records are skipped on purpose).
+    let at_least = |name: &str, field: &str, n: u64| {
+        let got = sources
+            .get(name)
+            .unwrap_or_else(|| panic!("source {name} missing: {status:#}"))[field]
+            .as_u64()
+            .unwrap();
+        assert!(got >= n, "{name}: {field} = {got}, expected at least {n}");
+        assert_eq!(sources[name]["errors"], 0, "{name} had unreadable files");
+    };
+    at_least("pypi-pypa-advisory-database", "advisories", 2600);
+    at_least("go-vulndb", "advisories", 4200);
+    at_least("go-vulndb", "enrichments", 200);
+    // 1,206 records less 13 withdrawn and 405 informational notices without a CVE.
+    at_least("rustsec-osv", "advisories", 780);
+    at_least("almalinux-osv", "advisories", 4000);
+    at_least("ghsa-sample", "advisories", 7);
+    at_least("rubysec-ruby-advisory-db", "advisories", 1200);
+    at_least("friendsofphp-security-advisories", "advisories", 1500);
+    at_least("nodejs-security-wg-vuln", "advisories", 400);
+    at_least("debian-security-tracker-lists", "advisories", 8900);
+    at_least("alpine-secdb", "affected", 7000);
+    at_least("cisa-kev", "enrichments", 1400);
+    at_least("nvdcve-1.1-modified", "enrichments", 2100);
+    let ecosystems: BTreeSet<&str> = status["ecosystems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["ecosystem"].as_str().unwrap())
+        .collect();
+    for e in [
+        "PyPI",
+        "Go",
+        "crates.io",
+        "npm",
+        "Maven",
+        "NuGet",
+        "RubyGems",
+        "Packagist",
+        "Debian:11",
+        "Alpine:v3.20",
+        "AlmaLinux:9",
+        "Ubuntu:24.04",
+        "Rocky Linux:9",
+    ] {
+        assert!(
+            ecosystems.contains(e),
+            "no advisories for {e}: {ecosystems:?}"
+        );
+    }
+}
+
+#[test]
+fn debian_packages_match_their_release_feed_by_source_package() {
+    let Some(db) = shared_db() else {
+        require!(false, "../shared/data (real advisory feeds)");
+        return;
+    };
+    let s = tempfile::tempdir().unwrap();
+    // From data/DSA/list: DSA-5380-1 fixed CVE-2023-1393 in xorg-server
+    // 2:1.20.11-1+deb11u6 for bullseye; it is the last xorg-server DSA in the list, so u5
+    // has exactly this one open, and u6 none.
+    let status = [
+        dpkg_entry(
+            "xserver-xorg-core",
+            Some("xorg-server"),
+            "2:1.20.11-1+deb11u5",
+        ),
+        dpkg_entry("xvfb", Some("xorg-server"), "2:1.20.11-1+deb11u6"),
+        // A binary whose own name is a source package in the DSA list, but which is built
+        // from another source: must not match through its binary name.
+        dpkg_entry("xen", Some("not-xen-at-all"), "1.0-1"),
+    ]
+    .concat();
+    let bullseye = s.path().join("bullseye.tar");
+    debian_image("11", "bullseye", &status).write_docker_archive(&bullseye, "t/deb11:1");
+    let report = scan_json(
+        s.path(),
+        db,
+        &format!("docker-archive:{}", bullseye.display()),
+        &[],
+    );
+    let got = findings(&report);
+    let expected: BTreeMap<(String, String), (Vec<String>, String)> = [(
+        ("xserver-xorg-core".to_owned(), "CVE-2023-1393".to_owned()),
+        (vec!["2:1.20.11-1+deb11u6".to_owned()], "fixed".to_owned()),
+    )]
+    .into();
+    assert_eq!(got, expected, "{:#}", report["vulnerabilities"]);
+    let v = &report["vulnerabilities"][0];
+    assert_eq!(v["class"], "os");
+    assert!(
+        v["aliases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "DSA-5380-1"),
+        "{v:#}"
+    );
+    assert_eq!(report["summary"]["cve"], 1);
+    assert_eq!(report["summary"]["sca"], 0);
+
+    // The same packages on Debian 12: the bullseye advisory must not apply (another
+    // release's feed is never used), and the data has no bookworm entries.
+    let bookworm = s.path().join("bookworm.tar");
+    debian_image("12", "bookworm", &status).write_docker_archive(&bookworm, "t/deb12:1");
+    let report = scan_json(
+        s.path(),
+        db,
+        &format!("docker-archive:{}", bookworm.display()),
+        &[],
+    );
+    assert_eq!(report["vulnerabilities"], serde_json::json!([]));
+}
+
+#[test]
+fn alpine_packages_match_secdb_by_origin() {
+    let Some(db) = shared_db() else {
+        require!(false, "../shared/data (real advisory feeds)");
+        return;
+    };
+    let s = tempfile::tempdir().unwrap();
+    // v3.20/main.json: openssl secfixes 3.3.2-r0 CVE-2024-6119, 3.3.2-r1 CVE-2024-9143;
+    // busybox 1.36.1-r29 is the newest fix listed; musl's fixes are all older than 1.2.5.
+    let apk_db = "P:libcrypto3\nV:3.3.2-r0\nA:x86_64\no:openssl\n\nP:busybox\nV:1.36.1-r29\nA:x86_64\no:busybox\n\nP:musl\nV:1.2.5-r0\nA:x86_64\no:musl\n\n";
+    let image = Image::new().layer(
+        Layer::new()
+            .file(
+                "etc/os-release",
+                "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.20.3\n",
+            )
+            .file("etc/alpine-release", "3.20.3\n")
+            .file("lib/apk/db/installed", apk_db),
+    );
+    let archive = s.path().join("alpine.tar");
+    image.write_docker_archive(&archive, "t/alpine:1");
+    let report = scan_json(
+        s.path(),
+        db,
+        &format!("docker-archive:{}", archive.display()),
+        &[],
+    );
+    let got = findings(&report);
+    let expected: BTreeMap<(String, String), (Vec<String>, String)> = [(
+        ("libcrypto3".to_owned(), "CVE-2024-9143".to_owned()),
+        (vec!["3.3.2-r1".to_owned()], "fixed".to_owned()),
+    )]
+    .into();
+    assert_eq!(got, expected, "{:#}", report["vulnerabilities"]);
+}
+
+#[test]
+fn rpm_packages_match_almalinux_errata_with_epoch_aware_order() {
+    let Some(db) = shared_db() else {
+        require!(false, "../shared/data (real advisory feeds)");
+        return;
+    };
+    let shared = shared_dir().unwrap();
+    let s = tempfile::tempdir().unwrap();
+    // The real Berkeley DB rpmdb holds libuuid 2.32.1-42.el8_8. AlmaLinux 8 errata for
+    // libuuid: ALSA-2026:1852 (CVE-2025-14104, fixed 2.32.1-48.el8_10) and ALBA-2022:2100
+    // (a bug fix, fixed 2.32.1-35.el8: not a vulnerability, and older anyway).
+    let rpmdb = std::fs::read(shared.join("data/rpmdb/bdb-libuuid/Packages")).unwrap();
+    let image = Image::new().layer(
+        Layer::new()
+            .file(
+                "etc/os-release",
+                "NAME=\"AlmaLinux\"\nVERSION=\"8.8 (Sapphire Caracal)\"\nID=\"almalinux\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"8.8\"\n",
+            )
+            .file("etc/redhat-release", "AlmaLinux release 8.8 (Sapphire Caracal)\n")
+            .file("var/lib/rpm/Packages", rpmdb),
+    );
+    let archive = s.path().join("alma.tar");
+    image.write_docker_archive(&archive, "t/alma:8");
+    let report = scan_json(
+        s.path(),
+        db,
+        &format!("docker-archive:{}", archive.display()),
+        &[],
+    );
+    let got = findings(&report);
+    let expected: BTreeMap<(String, String), (Vec<String>, String)> = [(
+        ("libuuid".to_owned(), "CVE-2025-14104".to_owned()),
+        (vec!["2.32.1-48.el8_10".to_owned()], "fixed".to_owned()),
+    )]
+    .into();
+    assert_eq!(got, expected, "{:#}", report["vulnerabilities"]);
+    let v = &report["vulnerabilities"][0];
+    assert_eq!(
+        v["severity"], "medium",
+        "AlmaLinux rates it Moderate: {v:#}"
+    );
+    assert_eq!(v["distro_severity"], "Moderate");
+}
+
+#[test]
+fn a_scan_without_a_database_says_how_to_get_one() {
+    let s = tempfile::tempdir().unwrap();
+    let image = debian_image("12", "bookworm", &dpkg_entry("x", None, "1.0-1"));
+    let archive = s.path().join("d.tar");
+    image.write_docker_archive(&archive, "t/d:1");
+    let target = format!("docker-archive:{}", archive.display());
+    let missing = s.path().join("no-such.db");
+    let missing = missing.to_string_lossy();
+    // By default: the inventory, and a warning that says what to do.
+    let run = keelhaul(
+        s.path(),
+        &["scan", &target, "--format", "json", "--db", &missing],
+    );
+    assert!(run.status.success(), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("keelhaul db import") && run.stderr.contains("keelhaul db update"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.json()["packages"].as_array().unwrap().len(), 1);
+    // Asked for explicitly: an error with a hint.
+    let run = keelhaul(
+        s.path(),
+        &["scan", &target, "--scanners", "vuln", "--db", &missing],
+    );
+    assert_eq!(run.status.code(), Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("hint:"), "{}", run.stderr);
+    // Inventory only: silent.
+    let run = keelhaul(
+        s.path(),
+        &["scan", &target, "--scanners", "none", "--db", &missing],
+    );
+    assert!(
+        run.status.success() && run.stderr.is_empty(),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn corrupt_advisory_files_are_reported_and_the_rest_imports() {
+    let s = tempfile::tempdir().unwrap();
+    let feed = s.path().join("feed");
+    std::fs::create_dir_all(&feed).unwrap();
+    std::fs::write(
+        feed.join("GHSA-good.json"),
+        r#"{"id":"GHSA-good","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2099-1"],
+            "affected":[{"package":{"ecosystem":"PyPI","name":"Foo"},
+            "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.2"}]}]}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        feed.join("GHSA-bad.json"),
+        r#"{"id":"GHSA-bad","affected":[{"#,
+    )
+    .unwrap();
+    let db = s.path().join("db.sqlite");
+    let db_arg = db.to_string_lossy();
+    let feed_arg = feed.to_string_lossy();
+    let run = keelhaul(s.path(), &["db", "import", "--db", &db_arg, &feed_arg]);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "a skipped file is not a success: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("GHSA-bad.json"), "{}", run.stderr);
+    let status = keelhaul(s.path(), &["db", "status", "--json", "--db", &db_arg])
+        .success()
+        .json();
+    assert_eq!(status["sources"][0]["advisories"], 1, "{status:#}");
+    assert_eq!(status["sources"][0]["errors"], 1);
+
+    // A site-packages with foo 1.0: the good advisory matches.
+    let image = Image::new().layer(Layer::new().file(
+        "usr/lib/python3/site-packages/foo-1.0.dist-info/METADATA",
+        "Metadata-Version: 2.1\nName: foo\nVersion: 1.0\n",
+    ));
+    let archive = s.path().join("py.tar");
+    image.write_docker_archive(&archive, "t/py:1");
+    let target = format!("docker-archive:{}", archive.display());
+    let report = scan_json(s.path(), &db, &target, &[]);
+    assert_eq!(
+        report["vulnerabilities"][0]["id"], "CVE-2099-1",
+        "{report:#}"
+    );
+    assert_eq!(
+        report["vulnerabilities"][0]["aliases"],
+        serde_json::json!(["GHSA-good"])
+    );
+    assert_eq!(report["summary"]["sca"], 1);
+
+    // Exit code gating and filters.
+    let run = keelhaul(
+        s.path(),
+        &[
+            "scan",
+            &target,
+            "--db",
+            &db_arg,
+            "--no-cache",
+            "--exit-code",
+            "7",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(7), "{}", run.stderr);
+    let run = keelhaul(
+        s.path(),
+        &[
+            "scan",
+            &target,
+            "--db",
+            &db_arg,
+            "--no-cache",
+            "--exit-code",
+            "7",
+            "--severity",
+            "critical",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", run.stderr);
+
+    // Re-importing the source replaces it: the bad file fixed, the good one gone.
+    std::fs::remove_file(feed.join("GHSA-good.json")).unwrap();
+    std::fs::write(
+        feed.join("GHSA-bad.json"),
+        r#"{"id":"GHSA-bad","modified":"2024-01-01T00:00:00Z",
+            "affected":[{"package":{"ecosystem":"PyPI","name":"foo"},"versions":["9.9"]}]}"#,
+    )
+    .unwrap();
+    keelhaul(s.path(), &["db", "import", "--db", &db_arg, &feed_arg]).success();
+    let report = scan_json(s.path(), &db, &target, &[]);
+    assert_eq!(
+        report["vulnerabilities"],
+        serde_json::json!([]),
+        "{report:#}"
+    );
+
+    // Export, and import the export elsewhere.
+    let export = s.path().join("export.db");
+    let export_arg = export.to_string_lossy();
+    keelhaul(s.path(), &["db", "export", "--db", &db_arg, &export_arg]).success();
+    let other = s.path().join("other.db");
+    let other_arg = other.to_string_lossy();
+    keelhaul(s.path(), &["db", "import", "--db", &other_arg, &export_arg]).success();
+    let status = keelhaul(s.path(), &["db", "status", "--json", "--db", &other_arg])
+        .success()
+        .json();
+    assert_eq!(status["sources"][0]["advisories"], 1, "{status:#}");
+    // Not a database: refused, and the installed one is untouched.
+    std::fs::write(&export, b"SQLite format 3\0garbage garbage garbage").unwrap();
+    let run = keelhaul(s.path(), &["db", "import", "--db", &other_arg, &export_arg]);
+    assert_eq!(run.status.code(), Some(1), "{}", run.stderr);
+    keelhaul(s.path(), &["db", "status", "--db", &other_arg]).success();
+}
+
+/// Quietly used when the oracle's prerequisites are missing.
+fn have_oracle_tools() -> bool {
+    keelhaul_test::have("node")
+        && std::process::Command::new("python3")
+            .args(["-c", "import packaging"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn application_findings_agree_with_an_independent_oracle() {
+    let Some(db) = shared_db() else {
+        require!(false, "../shared/data (real advisory feeds)");
+        return;
+    };
+    require!(
+        have_oracle_tools(),
+        "python3 with `packaging` and node (the oracle)"
+    );
+    let expected_file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/fat_expected.json");
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(&expected_file).unwrap()).unwrap();
+    let s = tempfile::tempdir().unwrap();
+
+    // The fat corpus image's planted application packages, as installed metadata.
+    let mut layer = Layer::new();
+    let mut lock_packages = serde_json::Map::new();
+    for p in expected["packages"].as_array().unwrap() {
+        let (eco, name, version) = (
+            p["ecosystem"].as_str().unwrap(),
+            p["name"].as_str().unwrap(),
+            p["version"].as_str().unwrap(),
+        );
+        match eco {
+            "pypi" => {
+                layer = layer.file(
+                    &format!(
+                        "usr/local/lib/python3.11/site-packages/{}-{version}.dist-info/METADATA",
+                        name.replace('-', "_")
+                    ),
+                    format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"),
+                );
+            }
+            "npm" => {
+                lock_packages.insert(
+                    format!("node_modules/{name}"),
+                    serde_json::json!({"version": version}),
+                );
+            }
+            _ => {}
+        }
+    }
+    lock_packages.insert(
+        String::new(),
+        serde_json::json!({"name": "fixture", "version": "1.0.0"}),
+    );
+    let lock = serde_json::json!({"name": "fixture", "version": "1.0.0", "lockfileVersion": 3, "packages": lock_packages});
+    layer = layer.file(
+        "app/web/package-lock.json",
+        serde_json::to_vec_pretty(&lock).unwrap(),
+    );
+    let image = Image::new().layer(layer);
+    let archive = s.path().join("fat-apps.tar");
+    image.write_docker_archive(&archive, "t/fat-apps:1");
+    let report = scan_json(
+        s.path(),
+        db,
+        &format!("docker-archive:{}", archive.display()),
+        &[],
+    );
+
+    // Every id the oracle derived from the data must be among the finding's ids.
+    let mut ours: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for v in report["vulnerabilities"].as_array().unwrap() {
+        let key = format!(
+            "{}/{}@{}",
+            v["package"]["ecosystem"].as_str().unwrap(),
+            v["package"]["name"].as_str().unwrap().to_lowercase(),
+            v["package"]["version"].as_str().unwrap()
+        );
+        let ids = ours.entry(key).or_default();
+        ids.insert(v["id"].as_str().unwrap().to_owned());
+        ids.extend(
+            v["aliases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned()),
+        );
+    }
+    let mut missed = Vec::new();
+    let mut checked = 0;
+    for (key, ids) in expected["expected"].as_object().unwrap() {
+        if key.starts_with("golang/") {
+            continue;
+        }
+        let key_lower = key.to_lowercase();
+        for id in ids.as_array().unwrap() {
+            checked += 1;
+            let id = id.as_str().unwrap();
+            if !ours.get(&key_lower).is_some_and(|s| s.contains(id)) {
+                missed.push(format!("{key} {id}"));
+            }
+        }
+    }
+    assert!(
+        checked > 50,
+        "the expected list is too small to mean anything: {checked}"
+    );
+    assert!(
+        missed.is_empty(),
+        "missed {} of {checked}: {missed:#?}",
+        missed.len()
+    );
+    // And nothing the oracle does not list: every finding shares an id with it.
+    let mut extra = Vec::new();
+    for (key, ids) in &ours {
+        let oracle: BTreeSet<String> = expected["expected"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.to_lowercase() == *key)
+            .flat_map(|(_, v)| {
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i.as_str().unwrap().to_owned())
+            })
+            .collect();
+        if oracle.is_disjoint(ids) {
+            extra.push(format!("{key}: {ids:?}"));
+        }
+    }
+    let _ = prerequisite;
+    assert!(
+        extra.is_empty(),
+        "findings the data does not support: {extra:#?}"
+    );
+}
