@@ -597,7 +597,16 @@ impl<'db> Matcher<'db> {
             .summary
             .clone()
             .or_else(|| group.iter().find_map(|h| h.advisory.summary.clone()))
-            .or_else(|| enrichments.iter().find_map(|e| e.summary.clone()));
+            .or_else(|| {
+                group
+                    .iter()
+                    .find_map(|h| h.advisory.details.as_deref().map(first_sentence))
+            })
+            .or_else(|| {
+                enrichments
+                    .iter()
+                    .find_map(|e| e.summary.as_deref().map(first_sentence))
+            });
         let published = group
             .iter()
             .filter_map(|h| h.advisory.published.clone())
@@ -642,12 +651,15 @@ fn finding_ids(advisory: &Advisory) -> Vec<String> {
     ids
 }
 
-/// Groups hits that name the same vulnerability. A CVE is the unit: a hit naming several
-/// CVEs is split into one per CVE (each keeping the hit's own ids as aliases); hits without
-/// a CVE join by any shared id.
+/// Groups hits that name the same vulnerability.
+///
+/// Distro errata (a DSA, an ALSA, a USN) bundle several CVEs: such a hit is split into one
+/// per CVE, each naming the erratum as an alias but joining others only through its CVE.
+/// Every other hit joins any group it shares an id with (OSV's aliases say "the same
+/// vulnerability"), transitively.
 fn merge_by_alias(hits: Vec<Hit>) -> Vec<Vec<Hit>> {
-    let mut by_cve: BTreeMap<String, Vec<Hit>> = BTreeMap::new();
-    let mut without: Vec<Hit> = Vec::new();
+    // (hit, the ids it may join groups by)
+    let mut parts: Vec<(Hit, Vec<String>)> = Vec::new();
     for hit in hits {
         let cves: Vec<String> = hit
             .ids
@@ -655,55 +667,92 @@ fn merge_by_alias(hits: Vec<Hit>) -> Vec<Vec<Hit>> {
             .filter(|i| i.starts_with("CVE-"))
             .cloned()
             .collect();
-        match cves.len() {
-            0 => without.push(hit),
-            1 => by_cve.entry(cves[0].clone()).or_default().push(hit),
-            _ => {
-                for cve in &cves {
-                    let others = hit
-                        .ids
-                        .iter()
-                        .filter(|i| !i.starts_with("CVE-") || *i == cve);
-                    let mut ids: Vec<String> = vec![cve.clone()];
-                    ids.extend(others.filter(|i| *i != cve).cloned());
-                    by_cve.entry(cve.clone()).or_default().push(Hit {
+        if cves.len() >= 2 && is_errata(&hit.advisory.id) {
+            for cve in &cves {
+                let mut ids = vec![cve.clone()];
+                ids.extend(hit.ids.iter().filter(|i| !i.starts_with("CVE-")).cloned());
+                parts.push((
+                    Hit {
                         ids,
                         advisory: hit.advisory.clone(),
                         affected: hit.affected.clone(),
                         source: hit.source.clone(),
                         fixes: hit.fixes.clone(),
-                    });
+                    },
+                    vec![cve.clone()],
+                ));
+            }
+        } else {
+            let keys = hit.ids.clone();
+            parts.push((hit, keys));
+        }
+    }
+    // Union-find over the parts, by shared keys.
+    let mut parent: Vec<usize> = (0..parts.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut owner: HashMap<&str, usize> = HashMap::new();
+    for (i, (_, keys)) in parts.iter().enumerate() {
+        for key in keys {
+            match owner.get(key.as_str()) {
+                Some(&j) => {
+                    let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                    if a != b {
+                        parent[a.max(b)] = a.min(b);
+                    }
+                }
+                None => {
+                    owner.insert(key, i);
                 }
             }
         }
     }
-    // A hit without a CVE that shares an id with a CVE group joins it.
-    let mut groups: Vec<Vec<Hit>> = Vec::new();
-    let mut loose: Vec<Vec<Hit>> = Vec::new();
-    'next: for hit in without {
-        for group in by_cve.values_mut() {
-            if group
-                .iter()
-                .any(|h| h.ids.iter().any(|i| hit.ids.contains(i)))
-            {
-                group.push(hit);
-                continue 'next;
-            }
-        }
-        for group in loose.iter_mut() {
-            if group
-                .iter()
-                .any(|h| h.ids.iter().any(|i| hit.ids.contains(i)))
-            {
-                group.push(hit);
-                continue 'next;
-            }
-        }
-        loose.push(vec![hit]);
+    let roots: Vec<usize> = (0..parts.len()).map(|i| root(&mut parent, i)).collect();
+    let mut groups: BTreeMap<usize, Vec<Hit>> = BTreeMap::new();
+    for ((hit, _), r) in parts.into_iter().zip(roots) {
+        groups.entry(r).or_default().push(hit);
     }
-    groups.extend(by_cve.into_values());
-    groups.extend(loose);
-    groups
+    groups.into_values().collect()
+}
+
+/// A title from a description: its first sentence, at most 160 characters (PyPA's and
+/// NVD's records have no summary line).
+fn first_sentence(text: &str) -> String {
+    let line = text.trim().lines().next().unwrap_or_default();
+    let end = line
+        .match_indices(". ")
+        .map(|(i, _)| i + 1)
+        .next()
+        .unwrap_or(line.len());
+    let sentence = &line[..end];
+    if sentence.chars().count() <= 160 {
+        return sentence.to_owned();
+    }
+    let cut: String = sentence.chars().take(159).collect();
+    format!("{cut}…")
+}
+
+/// Errata of a distro, which bundle the CVEs they fix.
+fn is_errata(id: &str) -> bool {
+    [
+        "DSA-",
+        "DLA-",
+        "DTSA-",
+        "ALSA-",
+        "RLSA-",
+        "RHSA-",
+        "ELSA-",
+        "USN-",
+        "SUSE-SU-",
+        "openSUSE-SU-",
+    ]
+    .iter()
+    .any(|p| id.starts_with(p))
 }
 
 /// CVE first; then GHSA; then the rest, alphabetically.
@@ -923,6 +972,64 @@ mod tests {
                 .expect("ok")
                 .is_none()
         );
+    }
+
+    fn hit(id: &str, aliases: &[&str]) -> Hit {
+        let advisory = Advisory {
+            id: id.to_owned(),
+            aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+            ..Advisory::default()
+        };
+        Hit {
+            ids: finding_ids(&advisory),
+            advisory: Rc::new(advisory),
+            affected: affected(vec![Rule::All]),
+            source: "s".into(),
+            fixes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn errata_split_by_cve_and_aliases_join_transitively() {
+        let groups = merge_by_alias(vec![
+            hit("DSA-1-1", &["CVE-2020-1", "CVE-2020-2"]),
+            hit("GHSA-a", &["CVE-2020-2"]),
+            hit("PYSEC-1", &["GHSA-a"]),
+            hit("GHSA-b", &["CVE-2021-1", "CVE-2021-2"]),
+            hit("GO-1", &[]),
+        ]);
+        let mut ids: Vec<Vec<&str>> = groups
+            .iter()
+            .map(|g| {
+                let mut ids: Vec<&str> = g
+                    .iter()
+                    .flat_map(|h| h.ids.iter().map(String::as_str))
+                    .collect();
+                ids.sort();
+                ids.dedup();
+                ids
+            })
+            .collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            vec![
+                vec!["CVE-2020-1", "DSA-1-1"],
+                vec!["CVE-2020-2", "DSA-1-1", "GHSA-a", "PYSEC-1"],
+                vec!["CVE-2021-1", "CVE-2021-2", "GHSA-b"],
+                vec!["GO-1"],
+            ]
+        );
+    }
+
+    #[test]
+    fn titles_from_descriptions() {
+        assert_eq!(
+            first_sentence("In Jinja before 2.10.1, x. More text."),
+            "In Jinja before 2.10.1, x."
+        );
+        assert_eq!(first_sentence("one line\nsecond"), "one line");
+        assert_eq!(first_sentence(&"a".repeat(300)).chars().count(), 160);
     }
 
     #[test]
