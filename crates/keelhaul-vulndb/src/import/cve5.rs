@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use super::clip;
+use super::nvd::items;
 use crate::model::{CvssVector, Enrichment, Parsed};
 
 pub(super) fn detect(path: &str, head: &[u8]) -> bool {
@@ -49,25 +50,14 @@ pub(super) fn parse(path: &str, data: &[u8]) -> Result<Parsed, String> {
     let containers = doc.get("containers").ok_or("no containers")?;
     let cna = containers.get("cna").ok_or("no containers.cna")?;
     let mut all = vec![cna];
-    all.extend(
-        containers
-            .get("adp")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten(),
-    );
+    all.extend(items(containers, "adp"));
 
     let mut e = Enrichment {
         cve: id.to_owned(),
         ..Enrichment::default()
     };
     for container in &all {
-        for metric in container
-            .get("metrics")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for metric in items(container, "metrics") {
             for key in ["cvssV4_0", "cvssV3_1", "cvssV3_0", "cvssV2_0"] {
                 if let Some(v) = metric
                     .pointer(&format!("/{key}/vectorString"))
@@ -80,18 +70,8 @@ pub(super) fn parse(path: &str, data: &[u8]) -> Result<Parsed, String> {
                 }
             }
         }
-        for pt in container
-            .get("problemTypes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            for d in pt
-                .get("descriptions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+        for pt in items(container, "problemTypes") {
+            for d in items(pt, "descriptions") {
                 if let Some(cwe) = cwe_of(d)
                     && !e.cwes.contains(&cwe)
                 {

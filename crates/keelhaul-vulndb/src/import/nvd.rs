@@ -88,6 +88,19 @@ fn push(path: &str, n: usize, item: Result<Enrichment, String>, parsed: &mut Par
     }
 }
 
+/// The elements of the array under `key` (none when it is absent or not an array).
+pub(super) fn items<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    v.get(key).and_then(Value::as_array).into_iter().flatten()
+}
+
+/// The `value` strings of `v[outer][][inner][]`: how NVD nests CWE ids (1.1's
+/// `problemtype_data[].description[]`, 2.0's `weaknesses[].description[]`).
+fn nested_values<'a>(v: &'a Value, outer: &str, inner: &'a str) -> impl Iterator<Item = &'a str> {
+    items(v, outer)
+        .flat_map(move |o| items(o, inner))
+        .filter_map(|d| d.get("value").and_then(Value::as_str))
+}
+
 fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
     v.pointer(pointer)
         .and_then(Value::as_str)
@@ -150,21 +163,9 @@ fn item_v1(item: &Value) -> Result<Enrichment, String> {
         &mut e.cvss,
         str_at(item, "/impact/baseMetricV2/cvssV2/vectorString"),
     );
-    for pt in item
-        .pointer("/cve/problemtype/problemtype_data")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        for d in pt
-            .get("description")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(v) = d.get("value").and_then(Value::as_str) {
-                add_cwe(&mut e.cwes, v);
-            }
+    if let Some(problemtype) = item.pointer("/cve/problemtype") {
+        for v in nested_values(problemtype, "problemtype_data", "description") {
+            add_cwe(&mut e.cwes, v);
         }
     }
     e.published = str_at(item, "/publishedDate").map(str::to_owned);
@@ -211,22 +212,8 @@ fn item_v2(cve: &Value) -> Result<Enrichment, String> {
             .or_else(|| metrics.first());
         add_vector(&mut e.cvss, chosen.map(|m| m.data.vector.trim()));
     }
-    for w in cve
-        .get("weaknesses")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        for d in w
-            .get("description")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(v) = d.get("value").and_then(Value::as_str) {
-                add_cwe(&mut e.cwes, v);
-            }
-        }
+    for v in nested_values(cve, "weaknesses", "description") {
+        add_cwe(&mut e.cwes, v);
     }
     e.published = str_at(cve, "/published").map(str::to_owned);
     e.summary = english(cve.get("descriptions"));
