@@ -780,3 +780,227 @@ fn sboms_and_images_give_the_same_findings_and_sarif_validates() {
     let again = keelhaul(s.path(), &json).success();
     assert_eq!(first.stdout, again.stdout);
 }
+
+#[test]
+fn unfixed_distro_findings_carry_their_status_and_can_be_hidden() {
+    let Some(db) = shared_db() else {
+        require!(false, "../shared/data (real advisory feeds)");
+        return;
+    };
+    let s = tempfile::tempdir().unwrap();
+    // Ubuntu CVE tracker, active/CVE-2020-0034: `xenial_libvpx: needed`, Priority: low —
+    // the only xenial libvpx entry in the slice that is not "not-affected".
+    let status = dpkg_entry("libvpx3", Some("libvpx"), "1.5.0-2ubuntu1");
+    let image = Image::new().layer(
+        Layer::new()
+            .file(
+                "etc/os-release",
+                "NAME=\"Ubuntu\"\nVERSION=\"16.04.7 LTS (Xenial Xerus)\"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"16.04\"\nVERSION_CODENAME=xenial\n",
+            )
+            .file("etc/lsb-release", "DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=16.04\nDISTRIB_CODENAME=xenial\n")
+            .file("var/lib/dpkg/status", status),
+    );
+    let archive = s.path().join("xenial.tar");
+    image.write_docker_archive(&archive, "t/xenial:1");
+    let target = format!("docker-archive:{}", archive.display());
+    let report = scan_json(s.path(), db, &target, &[]);
+    let got = findings(&report);
+    let expected: BTreeMap<(String, String), (Vec<String>, String)> = [(
+        ("libvpx3".to_owned(), "CVE-2020-0034".to_owned()),
+        (vec![], "affected".to_owned()),
+    )]
+    .into();
+    assert_eq!(got, expected, "{:#}", report["vulnerabilities"]);
+    let v = &report["vulnerabilities"][0];
+    assert_eq!(
+        v["severity"], "low",
+        "Ubuntu's priority wins over NVD's 7.5: {v:#}"
+    );
+    assert_eq!(v["cvss"]["score"], 7.5, "{v:#}");
+    let hidden = scan_json(s.path(), db, &target, &["--ignore-unfixed"]);
+    assert_eq!(hidden["vulnerabilities"], serde_json::json!([]));
+    assert_eq!(hidden["summary"]["cve"], 0);
+}
+
+#[test]
+fn maven_findings_carry_cvss_and_known_exploited() {
+    let Some(db) = shared_db() else {
+        require!(false, "../shared/data (real advisory feeds)");
+        return;
+    };
+    let s = tempfile::tempdir().unwrap();
+    use keelhaul_test::java::{pom_properties, zip};
+    let jar = |artifact: &str, version: &str| {
+        let props = pom_properties("org.apache.logging.log4j", artifact, version);
+        zip(&[(
+            &format!("META-INF/maven/org.apache.logging.log4j/{artifact}/pom.properties"),
+            &props,
+            false,
+        )])
+    };
+    // GHSA-jfh8-c2jp-5v3q (CVE-2021-44228, in CISA KEV) affects log4j-core < 2.15.0
+    // (with 2.13.0 → 2.15.0 and earlier ranges), not 2.17.1.
+    let image = Image::new().layer(
+        Layer::new()
+            .file(
+                "opt/app/lib/log4j-core-2.14.1.jar",
+                jar("log4j-core", "2.14.1"),
+            )
+            .file(
+                "opt/old/lib/log4j-core-2.17.1.jar",
+                jar("log4j-core", "2.17.1"),
+            ),
+    );
+    let archive = s.path().join("java.tar");
+    image.write_docker_archive(&archive, "t/java:1");
+    let report = scan_json(
+        s.path(),
+        db,
+        &format!("docker-archive:{}", archive.display()),
+        &[],
+    );
+    let log4shell: Vec<&Value> = report["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["id"] == "CVE-2021-44228")
+        .collect();
+    assert_eq!(log4shell.len(), 1, "{:#}", report["vulnerabilities"]);
+    let v = log4shell[0];
+    assert_eq!(v["package"]["version"], "2.14.1");
+    assert_eq!(v["known_exploited"], true);
+    assert_eq!(v["severity"], "critical");
+    assert_eq!(v["cvss"]["score"], 10.0);
+    assert!(
+        v["aliases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "GHSA-jfh8-c2jp-5v3q")
+    );
+    assert_eq!(v["fixed_versions"], serde_json::json!(["2.15.0"]));
+    assert!(
+        !report["vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["package"]["version"] == "2.17.1" && v["id"] == "CVE-2021-44228"),
+        "2.17.1 is outside every range"
+    );
+}
+
+#[test]
+fn unreadable_versions_warn_and_policy_files_apply() {
+    let s = tempfile::tempdir().unwrap();
+    let feed = s.path().join("feed.json");
+    std::fs::write(
+        &feed,
+        r#"[{"id":"GHSA-weird","modified":"2024-01-01T00:00:00Z",
+             "affected":[{"package":{"ecosystem":"PyPI","name":"foo"},
+             "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"not a version"}]}]}]},
+            {"id":"GHSA-real","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2099-2"],
+             "affected":[{"package":{"ecosystem":"PyPI","name":"foo"},
+             "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.0"}]}]}]}]"#,
+    )
+    .unwrap();
+    let db = s.path().join("db.sqlite");
+    let db_arg = db.to_string_lossy();
+    keelhaul(
+        s.path(),
+        &["db", "import", "--db", &db_arg, &feed.to_string_lossy()],
+    )
+    .success();
+    let image = Image::new().layer(
+        Layer::new()
+            .file(
+                "usr/lib/python3/site-packages/foo-1.0.dist-info/METADATA",
+                "Metadata-Version: 2.1\nName: foo\nVersion: 1.0\n",
+            )
+            .file(
+                "usr/lib/python3/site-packages/bar-1.0.dist-info/METADATA",
+                "Metadata-Version: 2.1\nName: bar\nVersion: not.a.pep440!!\n",
+            ),
+    );
+    let archive = s.path().join("py.tar");
+    image.write_docker_archive(&archive, "t/py:1");
+    let target = format!("docker-archive:{}", archive.display());
+    let run = keelhaul(
+        s.path(),
+        &[
+            "scan",
+            &target,
+            "--db",
+            &db_arg,
+            "--no-cache",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(run.status.success(), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("foo") && run.stderr.contains("GHSA-weird"),
+        "the warning names the package and the advisory: {}",
+        run.stderr
+    );
+    assert_eq!(run.json()["vulnerabilities"][0]["id"], "CVE-2099-2");
+
+    // An ignore file and a VEX document, each hiding the finding.
+    let ignore = s.path().join("ignore.yaml");
+    std::fs::write(
+        &ignore,
+        "ignore:\n  - id: GHSA-real\n    package: foo\n    reason: test\n",
+    )
+    .unwrap();
+    let json = [
+        "scan",
+        &target,
+        "--db",
+        &db_arg,
+        "--no-cache",
+        "--format",
+        "json",
+        "--ignore-file",
+    ];
+    let mut args = json.to_vec();
+    let ignore_arg = ignore.to_string_lossy();
+    args.push(&ignore_arg);
+    let report = keelhaul(s.path(), &args).success().json();
+    assert_eq!(
+        report["vulnerabilities"],
+        serde_json::json!([]),
+        "{report:#}"
+    );
+    std::fs::write(&ignore, "ignore:\n  - id: GHSA-real\n    pakage: foo\n").unwrap();
+    let typo = keelhaul(s.path(), &args);
+    assert_eq!(typo.status.code(), Some(1));
+    assert!(typo.stderr.contains("pakage"), "{}", typo.stderr);
+
+    let vex = s.path().join("vex.json");
+    std::fs::write(
+        &vex,
+        r#"{"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://example.com/vex/1",
+            "author":"test","timestamp":"2025-01-01T00:00:00Z",
+            "statements":[{"vulnerability":{"name":"CVE-2099-2"},
+              "products":[{"@id":"pkg:pypi/foo"}],"status":"not_affected",
+              "justification":"vulnerable_code_not_in_execute_path"}]}"#,
+    )
+    .unwrap();
+    let vex_arg = vex.to_string_lossy();
+    let args = [
+        "scan",
+        &target,
+        "--db",
+        &db_arg,
+        "--no-cache",
+        "--format",
+        "json",
+        "--vex",
+        &vex_arg,
+    ];
+    let report = keelhaul(s.path(), &args).success().json();
+    assert_eq!(
+        report["vulnerabilities"],
+        serde_json::json!([]),
+        "{report:#}"
+    );
+}
