@@ -165,6 +165,7 @@ fn convert(mut record: Record) -> Option<Advisory> {
         .and_then(|d| d.get("severity"))
         .and_then(|s| s.as_str())
         .map(str::to_owned)
+        .or_else(|| word_severity(&record.severity))
         .or_else(|| summary_severity(record.summary.as_deref()));
     let cwes = record
         .database_specific
@@ -236,6 +237,16 @@ fn is_errata(id: &str) -> bool {
     .any(|p| id.starts_with(p))
 }
 
+/// A severity stated in words (`{"type": "Ubuntu", "score": "medium"}`), not as a CVSS
+/// vector.
+fn word_severity(list: &[Severity]) -> Option<String> {
+    list.iter()
+        .find(|s| {
+            !s.kind.starts_with("CVSS_") && keelhaul_core::Severity::from_label(&s.score).is_some()
+        })
+        .map(|s| s.score.clone())
+}
+
 /// Errata titles carry the vendor's severity: `Moderate: openssl security update`.
 fn summary_severity(summary: Option<&str>) -> Option<String> {
     let (word, _) = summary?.split_once(':')?;
@@ -247,6 +258,7 @@ fn convert_affected(a: &RecordAffected) -> Option<Affected> {
     if package.ecosystem.is_empty() || package.name.is_empty() {
         return None;
     }
+    let ecosystem = feed_ecosystem(&package.ecosystem)?;
     let mut rules = Vec::new();
     let mut has_fix = false;
     for range in &a.ranges {
@@ -289,17 +301,42 @@ fn convert_affected(a: &RecordAffected) -> Option<Affected> {
         .map(affected_symbols)
         .unwrap_or_default();
     Some(Affected {
-        ecosystem: package.ecosystem.clone(),
-        package: normalize_name(&package.ecosystem, &package.name),
+        package: normalize_name(&ecosystem, &package.name),
+        ecosystem,
         rules,
         status: if has_fix {
             FixStatus::Fixed
         } else {
             FixStatus::Affected
         },
-        severity_label: None,
+        // A per-package rating: schema 1.6's `affected[].severity` in words (Ubuntu's
+        // exports), or a `severity` string in the package's specific fields.
+        severity_label: word_severity(&a.severity).or_else(|| {
+            [&a.ecosystem_specific, &a.database_specific]
+                .into_iter()
+                .flatten()
+                .find_map(|d| {
+                    d.get("severity")
+                        .and_then(|s| s.as_str())
+                        .map(str::to_owned)
+                })
+        }),
         symbols,
     })
+}
+
+/// The ecosystem as keelhaul keys feeds: OSV's Ubuntu exports say `Ubuntu:22.04:LTS`,
+/// which is the public archive of `Ubuntu:22.04`; Ubuntu Pro (ESM) entries describe
+/// packages a plain image does not have, and are skipped (`None`), as the Ubuntu
+/// tracker's ESM lines are.
+fn feed_ecosystem(ecosystem: &str) -> Option<String> {
+    if let Some(rest) = ecosystem.strip_prefix("Ubuntu:") {
+        if rest.starts_with("Pro:") {
+            return None;
+        }
+        return Some(format!("Ubuntu:{}", rest.trim_end_matches(":LTS")));
+    }
+    Some(ecosystem.to_owned())
 }
 
 /// Go's `imports[].symbols` and RustSec's `affects.functions`, for display.
@@ -384,6 +421,35 @@ mod tests {
             parsed.advisories[1].aliases.is_empty(),
             "related is not an alias for GHSA"
         );
+    }
+
+    #[test]
+    fn severities_in_words_per_package() {
+        let json = br#"{"id":"UBUNTU-CVE-2024-1","modified":"2024-01-01T00:00:00Z",
+          "affected":[{"package":{"ecosystem":"Ubuntu:22.04:LTS","name":"openssl"},
+            "severity":[{"type":"Ubuntu","score":"medium"}],
+            "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"3.0.2-0ubuntu1.15"}]}]},
+           {"package":{"ecosystem":"Ubuntu:Pro:18.04:LTS","name":"openssl"},
+            "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}]}]}"#;
+        let parsed = parse("u.json", json).expect("parses");
+        let a = &parsed.advisories[0].affected;
+        assert_eq!(a.len(), 1, "the Pro entry is skipped");
+        assert_eq!(a[0].ecosystem, "Ubuntu:22.04");
+        assert_eq!(a[0].severity_label.as_deref(), Some("medium"));
+    }
+
+    #[test]
+    fn ubuntu_osv_ecosystems_map_to_releases() {
+        assert_eq!(
+            feed_ecosystem("Ubuntu:22.04:LTS").as_deref(),
+            Some("Ubuntu:22.04")
+        );
+        assert_eq!(
+            feed_ecosystem("Ubuntu:24.10").as_deref(),
+            Some("Ubuntu:24.10")
+        );
+        assert_eq!(feed_ecosystem("Ubuntu:Pro:18.04:LTS"), None);
+        assert_eq!(feed_ecosystem("Debian:12").as_deref(), Some("Debian:12"));
     }
 
     #[test]
