@@ -21,6 +21,9 @@
 //! Feeds can also be local files or directories (`file://` URLs or plain paths), which is
 //! how mirrors and air-gapped setups plug in: see [`FeedsConfig`].
 //!
+//! The NVD CVE API ([`FeedKind::NvdApi`]) is the exception to "one download": it is paged,
+//! rate-limited and fetched incrementally; see [`default_feeds`].
+//!
 //! Memory: parsed sources are held until the final write (that is what makes the update
 //! all-or-nothing per run), so peak memory grows with the feeds selected.
 
@@ -29,7 +32,8 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::{
     CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
@@ -37,10 +41,40 @@ use reqwest::header::{
 use serde::{Deserialize, Serialize};
 
 use crate::db::{Database, DbError, SourceData, SourceInfo};
+use crate::model::Enrichment;
 
 /// The environment variable naming a feeds config file ([`FeedsConfig`]) that replaces the
 /// default feed list.
 pub const FEEDS_ENV: &str = "KEELHAUL_FEEDS";
+
+/// The environment variable holding an NVD API key (sent as the `apiKey` header to
+/// [`FeedKind::NvdApi`] feeds; it raises NVD's rate limit from 5 to 50 requests per 30 s).
+/// Read by [`UpdateOptions::default`].
+pub const NVD_API_KEY_ENV: &str = "NVD_API_KEY";
+
+/// The NVD CVE API 2.0 endpoint (the `nvd` default feed).
+pub const NVD_API_URL: &str = "https://services.nvd.nist.gov/rest/json/cves/2.0";
+
+/// How a URL's path ends when it is an NVD CVE API 2.0 endpoint (or a mirror of one):
+/// such feeds are [`FeedKind::NvdApi`] unless configured otherwise.
+pub const NVD_API_PATH_SUFFIX: &str = "/rest/json/cves/2.0";
+
+/// CVEs asked for per NVD API request (the API's maximum).
+pub const NVD_RESULTS_PER_PAGE: u64 = 2000;
+
+/// The longest `lastModStartDate`…`lastModEndDate` range the NVD API accepts; a source last
+/// fetched longer ago than this is fetched in full again.
+pub const NVD_MAX_WINDOW: Duration = Duration::from_secs(120 * 24 * 60 * 60);
+
+/// Spacing between NVD API requests without an API key (NVD allows 5 per rolling 30 s).
+pub const NVD_INTERVAL_WITHOUT_KEY: Duration = Duration::from_secs(6);
+
+/// Spacing between NVD API requests with an API key (NVD allows 50 per rolling 30 s).
+pub const NVD_INTERVAL_WITH_KEY: Duration = Duration::from_millis(600);
+
+/// Pages of one NVD fetch beyond which the server is assumed to be looping (the full
+/// NVD is about 150 pages of 2 000).
+const NVD_MAX_PAGES: usize = 10_000;
 
 /// OSV ecosystems downloaded by default, as OSV spells them (and names its export
 /// directories).
@@ -84,7 +118,20 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// stream would otherwise fill the disk).
 pub const MAX_DOWNLOAD_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 
-/// One feed: one download, one source in the database.
+/// How a feed is fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeedKind {
+    /// One download (conditional, retried), or a local file or directory read in place.
+    /// In a feeds config: `kind = "download"`.
+    Download,
+    /// The NVD CVE API 2.0 (or a mirror of it): paged, rate-limited, incremental; see
+    /// [`default_feeds`]. Needs an `http(s)` URL. In a feeds config: `kind = "nvd-api"`.
+    NvdApi,
+}
+
+/// One feed: one download (or, for the NVD API, one paged fetch), one source in the
+/// database.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Feed {
@@ -93,14 +140,46 @@ pub struct Feed {
     /// `http(s)://…`, `file://…`, or a plain local path (a file or directory in any format
     /// `keelhaul db import` reads).
     pub url: String,
+    /// How to fetch it; `None` infers it from the URL (see [`Feed::kind`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<FeedKind>,
 }
 
 impl Feed {
-    /// A feed.
+    /// A feed whose kind is inferred from its URL.
     pub fn new(name: impl Into<String>, url: impl Into<String>) -> Feed {
         Feed {
             name: name.into(),
             url: url.into(),
+            kind: None,
+        }
+    }
+
+    /// The same feed with its kind set explicitly.
+    pub fn with_kind(self, kind: FeedKind) -> Feed {
+        Feed {
+            kind: Some(kind),
+            ..self
+        }
+    }
+
+    /// How the feed is fetched: the `kind` field when set, else
+    /// [`FeedKind::NvdApi`] for an `http(s)` URL whose path ends with
+    /// [`NVD_API_PATH_SUFFIX`] (a trailing `/` allowed), else [`FeedKind::Download`].
+    pub fn kind(&self) -> FeedKind {
+        if let Some(kind) = self.kind {
+            return kind;
+        }
+        match self.location() {
+            Ok(Location::Http(url))
+                if url
+                    .path()
+                    .trim_end_matches('/')
+                    .ends_with(NVD_API_PATH_SUFFIX) =>
+            {
+                FeedKind::NvdApi
+            }
+            _ => FeedKind::Download,
         }
     }
 
@@ -140,13 +219,31 @@ enum Location {
 /// * the Debian security tracker JSON (`debian-tracker`);
 /// * Alpine secdb, `main` and `community` for each branch in [`ALPINE_BRANCHES`]
 ///   (`alpine-v3.20-main`, `alpine-edge-community`, …);
-/// * the CISA Known Exploited Vulnerabilities catalog (`cisa-kev`, enrichment).
+/// * the CISA Known Exploited Vulnerabilities catalog (`cisa-kev`, enrichment);
+/// * the NVD CVE API 2.0, [`NVD_API_URL`] (`nvd`, enrichment: CVSS vectors, CWEs,
+///   summaries).
 ///
-/// NVD is not among them: its 2.0 API is paged (2 000 CVEs a request) and rate-limited
-/// (5 requests per 30 s without an API key), so a full download takes hours. TODO: page
-/// through `https://services.nvd.nist.gov/rest/json/cves/2.0` with `startIndex` /
-/// `resultsPerPage` and `lastModStartDate` for incremental updates. Until then, NVD data
-/// can be imported from files with `keelhaul db import`, or listed as a local feed.
+/// NVD is not one download but a paged, rate-limited API ([`FeedKind::NvdApi`]):
+///
+/// * **Paging**: requests ask for `resultsPerPage=2000&startIndex=N`, N advancing by the
+///   `resultsPerPage` each answer reports, until `startIndex + resultsPerPage >=
+///   totalResults`. Every page is saved as its own file (`page-00000.json`, …) and the
+///   directory is read like any other feed. A page that fails (after retries) fails the
+///   feed, and the previous NVD data is kept.
+/// * **Rate limits**: NVD allows 5 requests per rolling 30 s without an API key and 50
+///   with one, so requests are spaced 6 s (or 0.6 s) apart
+///   ([`UpdateOptions::nvd_request_interval`]). A key is read from `$NVD_API_KEY`
+///   ([`UpdateOptions::nvd_api_key`]) and sent as the `apiKey` header; request one at
+///   <https://nvd.nist.gov/developers/request-an-api-key>. NVD throttles with `403`, `429`
+///   or `503`: all three are retried like other transient errors (`403` for NVD feeds
+///   only).
+/// * **Incremental updates**: the time each fetch started is stored as the source's
+///   `last_modified` (RFC 3339, UTC). When the source is in the database (from the same
+///   URL) and that time is less than 120 days ago (the API's longest range), only CVEs
+///   modified since are asked for (`lastModStartDate` / `lastModEndDate`) and merged with
+///   the stored records, new ones replacing old ones of the same CVE. No change at all is
+///   [`FeedOutcome::NotModified`]. Otherwise the whole NVD is fetched: about 150 pages,
+///   some 15 minutes without an API key.
 pub fn default_feeds() -> Vec<Feed> {
     let mut feeds = Vec::new();
     for ecosystem in OSV_ECOSYSTEMS {
@@ -165,6 +262,7 @@ pub fn default_feeds() -> Vec<Feed> {
         }
     }
     feeds.push(Feed::new("cisa-kev", CISA_KEV_URL));
+    feeds.push(Feed::new("nvd", NVD_API_URL));
     feeds
 }
 
@@ -179,6 +277,11 @@ pub fn default_feeds() -> Vec<Feed> {
 /// [[feed]]
 /// name = "local-osv"
 /// url = "feeds/osv-go.zip"   # a plain path: relative to this file's directory
+///
+/// [[feed]]
+/// name = "nvd"
+/// url = "https://nvd-mirror.example.com/api/cves"
+/// kind = "nvd-api"   # optional; inferred for URLs ending in /rest/json/cves/2.0
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedsConfig {
@@ -251,14 +354,21 @@ fn check_feeds(feeds: &[Feed]) -> Result<(), String> {
                 feed.name
             ));
         }
-        feed.location()
+        let location = feed
+            .location()
             .map_err(|e| format!("feed {:?}: {e}", feed.name))?;
+        if feed.kind() == FeedKind::NvdApi && !matches!(location, Location::Http(_)) {
+            return Err(format!(
+                "feed {:?} has kind \"nvd-api\" but url {:?} is not http(s)://; a local copy of NVD API pages is read with the default kind (remove `kind`)",
+                feed.name, feed.url
+            ));
+        }
     }
     Ok(())
 }
 
 /// How to update.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct UpdateOptions {
     /// The feeds to fetch (see [`configured_feeds`]).
     pub feeds: Vec<Feed>,
@@ -277,6 +387,27 @@ pub struct UpdateOptions {
     /// with every feed [`FeedOutcome::Failed`] and the database untouched (what an
     /// opportunistic update before a scan wants).
     pub offline_ok: bool,
+    /// The NVD API key, sent as the `apiKey` header to [`FeedKind::NvdApi`] feeds. The
+    /// default reads [`NVD_API_KEY_ENV`] (`$NVD_API_KEY`; empty counts as unset).
+    pub nvd_api_key: Option<String>,
+    /// The least time between two requests to [`FeedKind::NvdApi`] feeds (all of them
+    /// together, retries included). `None` picks it by key presence:
+    /// [`NVD_INTERVAL_WITHOUT_KEY`] (6 s) without [`UpdateOptions::nvd_api_key`],
+    /// [`NVD_INTERVAL_WITH_KEY`] (0.6 s) with one.
+    pub nvd_request_interval: Option<Duration>,
+}
+
+impl UpdateOptions {
+    /// The spacing between NVD API requests in effect (see
+    /// [`UpdateOptions::nvd_request_interval`]).
+    pub fn nvd_interval(&self) -> Duration {
+        self.nvd_request_interval
+            .unwrap_or(if self.nvd_api_key.is_some() {
+                NVD_INTERVAL_WITH_KEY
+            } else {
+                NVD_INTERVAL_WITHOUT_KEY
+            })
+    }
 }
 
 impl Default for UpdateOptions {
@@ -288,7 +419,31 @@ impl Default for UpdateOptions {
             retry_delay: Duration::from_secs(2),
             concurrency: 4,
             offline_ok: false,
+            nvd_api_key: std::env::var(NVD_API_KEY_ENV)
+                .ok()
+                .map(|k| k.trim().to_owned())
+                .filter(|k| !k.is_empty()),
+            nvd_request_interval: None,
         }
+    }
+}
+
+/// Like a derived `Debug`, but the API key is not printed.
+impl std::fmt::Debug for UpdateOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateOptions")
+            .field("feeds", &self.feeds)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("retry_delay", &self.retry_delay)
+            .field("concurrency", &self.concurrency)
+            .field("offline_ok", &self.offline_ok)
+            .field(
+                "nvd_api_key",
+                &self.nvd_api_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("nvd_request_interval", &self.nvd_request_interval)
+            .finish()
     }
 }
 
@@ -522,11 +677,32 @@ pub fn update(
             }
             Ok(Fetched::NotModified) => FeedOutcome::NotModified,
             Ok(Fetched::File(file)) => {
-                let (outcome, source, w) = parse(feed, &file, stored.get(&feed.name));
+                let (mut outcome, mut source, w) = parse(feed, &file, stored.get(&feed.name));
                 warnings = w;
                 if file.temporary {
                     // Free the disk space before the next feed is read.
-                    let _ = std::fs::remove_file(&file.path);
+                    let _ = if file.path.is_dir() {
+                        std::fs::remove_dir_all(&file.path)
+                    } else {
+                        std::fs::remove_file(&file.path)
+                    };
+                }
+                if file.incremental
+                    && let Some(new) = source.as_mut()
+                {
+                    match merge_stored_enrichments(db_path, &feed.name, new) {
+                        Ok(()) => {
+                            if let FeedOutcome::Updated { enrichments, .. } = &mut outcome {
+                                *enrichments = new.enrichments.len() as u64;
+                            }
+                        }
+                        Err(reason) => {
+                            outcome = FeedOutcome::failed(format!(
+                                "cannot merge the changes with the stored records: {reason}; keeping the previous data"
+                            ));
+                            source = None;
+                        }
+                    }
                 }
                 if let Some(source) = source {
                     to_write.push(source);
@@ -566,7 +742,8 @@ pub fn update(
     Ok(report)
 }
 
-/// A download on disk (or a local feed's own path), with the validators to store.
+/// A download on disk (or a local feed's own path, or a directory of NVD API pages), with
+/// the validators to store.
 struct FetchedFile {
     path: PathBuf,
     temporary: bool,
@@ -574,6 +751,9 @@ struct FetchedFile {
     etag: Option<String>,
     last_modified: Option<String>,
     content_type: Option<String>,
+    /// Only the changes since the last update: merge them into the stored enrichment
+    /// records instead of replacing those.
+    incremental: bool,
 }
 
 enum Fetched {
@@ -624,6 +804,8 @@ fn fetch_all(
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     let feeds = &options.feeds;
+    let pacer = Pacer::new(options.nvd_interval());
+    let pacer = &pacer;
     let next = AtomicUsize::new(0);
     let workers = options.concurrency.clamp(1, feeds.len().max(1));
     let mut results: Vec<Option<Result<Fetched, FetchError>>> =
@@ -643,6 +825,7 @@ fn fetch_all(
                             stored.get(&feed.name),
                             &dest_dir,
                             options,
+                            pacer,
                             progress,
                         );
                         // Outcomes known now are reported now; downloads finish after
@@ -685,6 +868,7 @@ fn fetch(
     stored: Option<&SourceInfo>,
     dest_dir: &Path,
     options: &UpdateOptions,
+    pacer: &Pacer,
     progress: &dyn UpdateProgress,
 ) -> Result<Fetched, FetchError> {
     // Validators only make sense for the same URL: a feed pointed elsewhere is fetched anew.
@@ -701,6 +885,11 @@ fn fetch(
                     dest_dir.display()
                 ))
             })?;
+            if feed.kind() == FeedKind::NvdApi {
+                return fetch_nvd(
+                    feed, client, &url, stored, dest_dir, options, pacer, progress,
+                );
+            }
             let dest = dest_dir.join(download_name(&url));
             fetch_http(feed, client, &url, stored, &dest, options, progress)
         }
@@ -750,6 +939,7 @@ fn fetch_local(
         etag,
         last_modified: None,
         content_type: None,
+        incremental: false,
     }))
 }
 
@@ -762,9 +952,22 @@ fn fetch_http(
     options: &UpdateOptions,
     progress: &dyn UpdateProgress,
 ) -> Result<Fetched, FetchError> {
+    retrying(feed, options, |_| {
+        fetch_once(feed, client, url, stored, dest, progress)
+    })
+}
+
+/// Runs `attempt_once` (given the attempt number, from 0) until it succeeds, fails fatally,
+/// or [`UpdateOptions::retries`] run out, with backoff (or the server's `Retry-After`) in
+/// between.
+fn retrying<T>(
+    feed: &Feed,
+    options: &UpdateOptions,
+    mut attempt_once: impl FnMut(u32) -> Result<T, AttemptError>,
+) -> Result<T, FetchError> {
     let mut attempt: u32 = 0;
     loop {
-        match fetch_once(feed, client, url, stored, dest, progress) {
+        match attempt_once(attempt) {
             Ok(fetched) => return Ok(fetched),
             Err(AttemptError::Fatal(e)) => return Err(e),
             Err(AttemptError::Retry(mut e, after)) => {
@@ -867,7 +1070,30 @@ fn fetch_once(
         ))));
     }
     progress.start(&feed.name, total);
+    let bytes = save_body(&mut response, url, dest, total, &mut |n| {
+        progress.advance(&feed.name, n)
+    })?;
+    Ok(Fetched::File(FetchedFile {
+        path: dest.to_owned(),
+        temporary: true,
+        bytes,
+        etag,
+        last_modified,
+        content_type,
+        incremental: false,
+    }))
+}
 
+/// Streams a response body to `dest` (created or truncated), reporting each chunk to
+/// `advance`. Returns the bytes written; a body shorter than its `Content-Length` (`total`)
+/// or broken off is worth a retry.
+fn save_body(
+    response: &mut reqwest::blocking::Response,
+    url: &reqwest::Url,
+    dest: &Path,
+    total: Option<u64>,
+    advance: &mut dyn FnMut(u64),
+) -> Result<u64, AttemptError> {
     let fatal_write = |e: std::io::Error| {
         AttemptError::Fatal(FetchError::new(format!(
             "cannot write the download to {}: {e}; is the disk full?",
@@ -900,7 +1126,7 @@ fn fetch_once(
                 MAX_DOWNLOAD_BYTES >> 30
             ))));
         }
-        progress.advance(&feed.name, n as u64);
+        advance(n as u64);
     }
     out.flush().map_err(fatal_write)?;
     if let Some(total) = total
@@ -913,14 +1139,275 @@ fn fetch_once(
             None,
         ));
     }
-    Ok(Fetched::File(FetchedFile {
-        path: dest.to_owned(),
-        temporary: true,
-        bytes,
-        etag,
-        last_modified,
-        content_type,
-    }))
+    Ok(bytes)
+}
+
+/// Spaces requests to the NVD API: one at a time, at least `interval` apart, across every
+/// NVD feed of the update (they share one rate limit).
+struct Pacer {
+    interval: Duration,
+    last: Mutex<Option<Instant>>,
+}
+
+impl Pacer {
+    fn new(interval: Duration) -> Pacer {
+        Pacer {
+            interval,
+            last: Mutex::new(None),
+        }
+    }
+
+    /// Waits until the next request may go out, and counts it as sent.
+    fn wait(&self) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(previous) = *last {
+            let due = previous + self.interval;
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
+        *last = Some(Instant::now());
+    }
+}
+
+/// The header fields of an NVD API 2.0 answer (the records themselves are read later by
+/// the importer).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NvdPageHead {
+    results_per_page: u64,
+    total_results: u64,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// Now, to the millisecond (what NVD's date parameters carry), so the time stored and the
+/// time sent are the same instant.
+fn nvd_now() -> time::OffsetDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_millisecond(now.millisecond()).unwrap_or(now)
+}
+
+/// A date as NVD's `lastModStartDate` / `lastModEndDate` want it:
+/// `2024-06-01T12:00:00.000+00:00` (UTC).
+fn nvd_date(t: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]+00:00"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_else(|_| String::from("1970-01-01T00:00:00.000+00:00"))
+}
+
+/// Where an incremental NVD fetch starts: the stored fetch time, when it is readable and
+/// less than [`NVD_MAX_WINDOW`] before `now`. `None`: fetch everything.
+fn nvd_since(last_fetch: Option<&str>, now: time::OffsetDateTime) -> Option<time::OffsetDateTime> {
+    let since = time::OffsetDateTime::parse(
+        last_fetch?.trim(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .ok()?;
+    // A stored time in the future (a clock set back since) starts the range now.
+    let since = since.min(now);
+    let window = time::Duration::try_from(NVD_MAX_WINDOW).ok()?;
+    (now - since <= window).then_some(since)
+}
+
+/// Pages through the NVD CVE API into `dest_dir` (`page-00000.json`, …): everything, or
+/// only what changed since the stored fetch time (see [`default_feeds`]).
+#[allow(clippy::too_many_arguments)]
+fn fetch_nvd(
+    feed: &Feed,
+    client: &reqwest::blocking::Client,
+    url: &reqwest::Url,
+    stored: Option<&SourceInfo>,
+    dest_dir: &Path,
+    options: &UpdateOptions,
+    pacer: &Pacer,
+    progress: &dyn UpdateProgress,
+) -> Result<Fetched, FetchError> {
+    let started = nvd_now();
+    let since = nvd_since(stored.and_then(|s| s.last_modified.as_deref()), started);
+    match since {
+        Some(since) => {
+            tracing::info!(feed = %feed.name, since = %nvd_date(since), "fetching NVD changes")
+        }
+        None => tracing::info!(feed = %feed.name, "fetching all of NVD"),
+    }
+    progress.start(&feed.name, None);
+    let mut start_index: u64 = 0;
+    let mut bytes: u64 = 0;
+    for page in 0..NVD_MAX_PAGES {
+        let mut page_url = url.clone();
+        {
+            let mut query = page_url.query_pairs_mut();
+            query.append_pair("resultsPerPage", &NVD_RESULTS_PER_PAGE.to_string());
+            query.append_pair("startIndex", &start_index.to_string());
+            if let Some(since) = since {
+                query.append_pair("lastModStartDate", &nvd_date(since));
+                query.append_pair("lastModEndDate", &nvd_date(started));
+            }
+        }
+        let dest = dest_dir.join(format!("page-{page:05}.json"));
+        let (page_bytes, head) = retrying(feed, options, |attempt| {
+            if attempt > 0 {
+                // The failed attempt may have counted some bytes: count again from the
+                // pages already saved.
+                progress.start(&feed.name, None);
+                progress.advance(&feed.name, bytes);
+            }
+            pacer.wait();
+            fetch_nvd_page(feed, client, &page_url, &dest, options, progress)
+        })?;
+        bytes += page_bytes;
+        if since.is_some() && head.total_results == 0 {
+            let _ = std::fs::remove_file(&dest);
+            return Ok(Fetched::NotModified);
+        }
+        let next = start_index.saturating_add(head.results_per_page);
+        if next >= head.total_results {
+            return Ok(Fetched::File(FetchedFile {
+                path: dest_dir.to_owned(),
+                temporary: true,
+                bytes,
+                etag: None,
+                last_modified: time::OffsetDateTime::format(
+                    started,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .ok(),
+                content_type: None,
+                incremental: since.is_some(),
+            }));
+        }
+        if head.results_per_page == 0 {
+            return Err(FetchError::new(format!(
+                "{page_url} returned no CVEs at startIndex {start_index} of {} (resultsPerPage 0); the NVD API (or the mirror) is misbehaving, try again later",
+                head.total_results
+            )));
+        }
+        start_index = next;
+    }
+    Err(FetchError::new(format!(
+        "{url} still had more pages after {NVD_MAX_PAGES}; is that an NVD API endpoint?"
+    )))
+}
+
+/// One NVD API request, saved to `dest`. `403` (how NVD says "too many requests"), `429`,
+/// `408` and `5xx` are worth a retry.
+fn fetch_nvd_page(
+    feed: &Feed,
+    client: &reqwest::blocking::Client,
+    url: &reqwest::Url,
+    dest: &Path,
+    options: &UpdateOptions,
+    progress: &dyn UpdateProgress,
+) -> Result<(u64, NvdPageHead), AttemptError> {
+    let mut request = client.get(url.clone());
+    if let Some(key) = options.nvd_api_key.as_deref() {
+        request = request.header("apiKey", key);
+    }
+    let mut response = request.send().map_err(|e| {
+        let error = FetchError {
+            message: format!("cannot reach {url}: {}", error_chain(&e)),
+            unreachable: e.is_connect() || e.is_timeout(),
+        };
+        if e.is_builder() || e.is_redirect() {
+            AttemptError::Fatal(error)
+        } else {
+            AttemptError::Retry(error, None)
+        }
+    })?;
+    let status = response.status();
+    // NVD explains refusals in a `message` header.
+    let explained = response
+        .headers()
+        .get("message")
+        .and_then(|v| v.to_str().ok())
+        .map(|m| format!(" ({m})"))
+        .unwrap_or_default();
+    if status == reqwest::StatusCode::FORBIDDEN
+        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+        || status == reqwest::StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
+    {
+        let hint = if status == reqwest::StatusCode::FORBIDDEN && options.nvd_api_key.is_none() {
+            format!(
+                "; NVD throttles requests without an API key: set {NVD_API_KEY_ENV} (https://nvd.nist.gov/developers/request-an-api-key)"
+            )
+        } else if status == reqwest::StatusCode::FORBIDDEN {
+            String::from("; NVD throttled the requests, or the API key is invalid")
+        } else {
+            String::new()
+        };
+        let after = retry_after(response.headers());
+        return Err(AttemptError::Retry(
+            FetchError::new(format!("HTTP {status} from {url}{explained}{hint}")),
+            after,
+        ));
+    }
+    if !status.is_success() {
+        return Err(AttemptError::Fatal(FetchError::new(format!(
+            "HTTP {status} from {url}{explained}; check the feed's URL (set a feeds config with {FEEDS_ENV} to change it)"
+        ))));
+    }
+    let total = response.content_length();
+    let bytes = save_body(&mut response, url, dest, total, &mut |n| {
+        progress.advance(&feed.name, n)
+    })?;
+    let not_nvd = |why: String| {
+        AttemptError::Fatal(FetchError::new(format!(
+            "{url} did not answer with an NVD CVE API 2.0 page ({why}); check the feed's URL (an error page or captive portal?)"
+        )))
+    };
+    let file = File::open(dest).map_err(|e| not_nvd(format!("cannot read it back: {e}")))?;
+    let head: NvdPageHead = serde_json::from_reader(std::io::BufReader::new(file))
+        .map_err(|e| not_nvd(e.to_string()))?;
+    if let Some(format) = head.format.as_deref()
+        && format != "NVD_CVE"
+    {
+        return Err(not_nvd(format!("format {format:?}")));
+    }
+    Ok((bytes, head))
+}
+
+/// Merges an incremental NVD fetch into the records stored for `source`: every stored
+/// enrichment record whose CVE is not in `new` is kept (in stored order, before the new
+/// ones). Reads the database file directly, read-only.
+fn merge_stored_enrichments(
+    db_path: &Path,
+    source: &str,
+    new: &mut SourceData,
+) -> Result<(), String> {
+    use rusqlite::{Connection, OpenFlags};
+
+    let conn = Connection::open_with_flags(
+        db_path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| format!("{}: {e}", db_path.display()))?;
+    let mut stmt = conn
+        .prepare(
+            "SELECT e.body FROM enrichment e JOIN sources s ON s.id = e.source_id WHERE s.name = ?1 ORDER BY e.rowid",
+        )
+        .map_err(|e| format!("{}: {e}", db_path.display()))?;
+    let rows = stmt
+        .query_map([source], |r| r.get::<_, String>(0))
+        .map_err(|e| format!("{}: {e}", db_path.display()))?;
+    let fresh: HashSet<String> = new.enrichments.iter().map(|e| e.cve.clone()).collect();
+    let mut merged: Vec<Enrichment> = Vec::new();
+    for row in rows {
+        let body = row.map_err(|e| format!("{}: {e}", db_path.display()))?;
+        let old: Enrichment = serde_json::from_str(&body)
+            .map_err(|e| format!("{}: corrupt enrichment record: {e}", db_path.display()))?;
+        if !fresh.contains(&old.cve) {
+            merged.push(old);
+        }
+    }
+    merged.append(&mut new.enrichments);
+    new.enrichments = merged;
+    Ok(())
 }
 
 /// `Retry-After` as seconds or an HTTP date.
@@ -1099,7 +1586,94 @@ mod tests {
         assert!(feeds.iter().any(|f| f.name == "osv-crates.io"));
         assert!(feeds.iter().any(|f| f.name == "alpine-edge-community"
             && f.url == "https://secdb.alpinelinux.org/edge/community.json"));
-        assert_eq!(feeds.len(), 16 + 1 + 10 + 1);
+        assert_eq!(feeds.len(), 16 + 1 + 10 + 1 + 1);
+        let nvd = feeds.iter().find(|f| f.name == "nvd");
+        assert_eq!(nvd.map(|f| f.url.as_str()), Some(NVD_API_URL));
+        assert_eq!(nvd.map(Feed::kind), Some(FeedKind::NvdApi));
+        let kinds: Vec<FeedKind> = feeds.iter().map(Feed::kind).collect();
+        assert_eq!(kinds.iter().filter(|k| **k == FeedKind::NvdApi).count(), 1);
+    }
+
+    #[test]
+    fn feed_kind_inferred_or_configured() {
+        let nvd = Feed::new("m", "http://mirror.local/nvd/rest/json/cves/2.0/");
+        assert_eq!(nvd.kind(), FeedKind::NvdApi);
+        assert_eq!(
+            Feed::new("m", "https://x/cves/2.0").kind(),
+            FeedKind::Download
+        );
+        assert_eq!(
+            Feed::new("m", "/srv/nvd/rest/json/cves/2.0").kind(),
+            FeedKind::Download,
+            "a local path is read as files"
+        );
+        let forced = Feed::new("m", "https://x/api").with_kind(FeedKind::NvdApi);
+        assert_eq!(forced.kind(), FeedKind::NvdApi);
+        assert_eq!(
+            nvd.clone().with_kind(FeedKind::Download).kind(),
+            FeedKind::Download
+        );
+
+        let file: FeedsFile = toml::from_str(
+            "[[feed]]\nname = \"a\"\nurl = \"https://x/api\"\nkind = \"nvd-api\"\n[[feed]]\nname = \"b\"\nurl = \"https://x/y\"\n",
+        )
+        .expect("parses");
+        assert_eq!(file.feed[0].kind, Some(FeedKind::NvdApi));
+        assert_eq!(file.feed[1].kind, None);
+        assert!(
+            toml::from_str::<FeedsFile>("[[feed]]\nname = \"a\"\nurl = \"x\"\nkind = \"nvd\"\n")
+                .is_err()
+        );
+
+        let local = vec![Feed::new("a", "nvd-pages/").with_kind(FeedKind::NvdApi)];
+        let err = check_feeds(&local).expect_err("nvd-api needs http");
+        assert!(err.contains("not http(s)"), "{err}");
+    }
+
+    #[test]
+    fn nvd_dates_and_windows() {
+        let t = time::macros::datetime!(2024-06-01 12:34:56.789 UTC);
+        assert_eq!(nvd_date(t), "2024-06-01T12:34:56.789+00:00");
+        let now = time::macros::datetime!(2024-06-01 00:00 UTC);
+        assert_eq!(
+            nvd_since(Some("2024-05-01T10:00:00Z"), now),
+            Some(time::macros::datetime!(2024-05-01 10:00 UTC))
+        );
+        assert_eq!(
+            nvd_since(Some("2024-02-02T00:00:00Z"), now),
+            Some(time::macros::datetime!(2024-02-02 00:00 UTC)),
+            "exactly 120 days"
+        );
+        assert_eq!(nvd_since(Some("2024-02-01T23:59:59Z"), now), None);
+        assert_eq!(nvd_since(Some("2024-07-01T00:00:00Z"), now), Some(now));
+        assert_eq!(nvd_since(Some("Sat, 01 Jun 2024 00:00:00 GMT"), now), None);
+        assert_eq!(nvd_since(None, now), None);
+        let ms = nvd_now();
+        assert_eq!(ms.nanosecond() % 1_000_000, 0);
+    }
+
+    #[test]
+    fn nvd_interval_by_key() {
+        let mut options = UpdateOptions {
+            nvd_api_key: None,
+            ..UpdateOptions::default()
+        };
+        assert_eq!(options.nvd_interval(), NVD_INTERVAL_WITHOUT_KEY);
+        options.nvd_api_key = Some(String::from("secret-key"));
+        assert_eq!(options.nvd_interval(), NVD_INTERVAL_WITH_KEY);
+        assert!(!format!("{options:?}").contains("secret-key"));
+        options.nvd_request_interval = Some(Duration::ZERO);
+        assert_eq!(options.nvd_interval(), Duration::ZERO);
+    }
+
+    #[test]
+    fn pacer_spaces_requests() {
+        let pacer = Pacer::new(Duration::from_millis(40));
+        let start = Instant::now();
+        pacer.wait();
+        pacer.wait();
+        pacer.wait();
+        assert!(start.elapsed() >= Duration::from_millis(80));
     }
 
     #[test]

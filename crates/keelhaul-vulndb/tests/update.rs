@@ -1,6 +1,6 @@
 //! `keelhaul_vulndb::update` against real local HTTP servers: Python's `http.server`
 //! (Last-Modified / If-Modified-Since) and `fixtures/update/server.py` (ETags, 5xx, 429-style
-//! retries, captive-portal pages).
+//! retries, captive-portal pages, a fake NVD CVE API 2.0).
 //!
 //! Tests that need a server are skipped when `python3` is missing, unless
 //! `KEELHAUL_REQUIRE_INTEGRATION=1` makes that a failure.
@@ -15,8 +15,8 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use keelhaul_vulndb::Database;
 use keelhaul_vulndb::update::{
-    Feed, FeedOutcome, FeedsConfig, NoProgress, UpdateError, UpdateOptions, UpdateProgress,
-    UpdateReport, update,
+    Feed, FeedKind, FeedOutcome, FeedsConfig, NoProgress, UpdateError, UpdateOptions,
+    UpdateProgress, UpdateReport, update,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -164,6 +164,8 @@ fn options(feeds: Vec<Feed>) -> UpdateOptions {
         retry_delay: Duration::from_millis(10),
         concurrency: 2,
         offline_ok: false,
+        nvd_api_key: None,
+        nvd_request_interval: Some(Duration::ZERO),
     }
 }
 
@@ -223,6 +225,15 @@ fn integrity_ok(db: &Path) {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .expect("integrity_check");
     assert_eq!(check, "ok");
+}
+
+/// Logged requests to `route` (the path without the query).
+fn requests_to(log: &Path, route: &str) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["route"] == route)
+        .collect()
 }
 
 fn requests(log: &Path, path: &str) -> Vec<serde_json::Value> {
@@ -684,8 +695,367 @@ fn default_feed_list() {
         "alpine-v3.21-community",
         "alpine-edge-main",
         "cisa-kev",
+        "nvd",
     ] {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }
     assert!(feeds.iter().all(|f| f.url.starts_with("https://")));
+}
+
+// ---------------------------------------------------------------------------------------
+// NVD CVE API 2.0
+
+const NVD_ROUTE: &str = "/nvd/rest/json/cves/2.0";
+const NVD_OLD: &str = "2024-01-01T00:00:00.000";
+const V31_HIGH: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
+const V31_LOW: &str = "CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N";
+
+/// An API 2.0 `cve` object.
+fn nvd_cve(n: u32, vector: &str, last_modified: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": format!("CVE-2024-{n:04}"),
+        "sourceIdentifier": "cve@mitre.org",
+        "published": "2024-01-01T00:00:00.000",
+        "lastModified": last_modified,
+        "vulnStatus": "Analyzed",
+        "descriptions": [{"lang": "en", "value": format!("Fake vulnerability {n}.")}],
+        "metrics": {"cvssMetricV31": [{
+            "source": "nvd@nist.gov",
+            "type": "Primary",
+            "cvssData": {"version": "3.1", "vectorString": vector, "baseScore": 9.8}
+        }]},
+        "weaknesses": [{"source": "nvd@nist.gov", "type": "Primary",
+                        "description": [{"lang": "en", "value": "CWE-79"}]}]
+    })
+}
+
+/// Now as NVD writes `lastModified` (UTC, no offset).
+fn nvd_now() -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .expect("format now")
+}
+
+/// The fake NVD's data (`cves.json`) and behaviour (`config.json`) under `served/nvd`.
+fn nvd_serve(served: &Path, cves: &[serde_json::Value], config: serde_json::Value) {
+    let dir = served.join("nvd");
+    std::fs::create_dir_all(&dir).expect("mkdir nvd");
+    write(
+        &dir.join("cves.json"),
+        &serde_json::Value::Array(cves.to_vec()).to_string(),
+    );
+    write(&dir.join("config.json"), &config.to_string());
+}
+
+/// The CVSS vectors stored for a CVE (from any source).
+fn vectors(db: &Path, cve: &str) -> Vec<String> {
+    let db = Database::open(db).expect("open db");
+    db.enrichment(cve)
+        .expect("enrichment")
+        .into_iter()
+        .flat_map(|e| e.cvss.into_iter().map(|c| c.vector))
+        .collect()
+}
+
+fn enrichments(db: &Path, name: &str) -> u64 {
+    let db = Database::open(db).expect("open db");
+    db.sources()
+        .expect("sources")
+        .into_iter()
+        .find(|s| s.name == name)
+        .map(|s| s.enrichments)
+        .unwrap_or_else(|| panic!("no source {name}"))
+}
+
+fn assert_nvd_updated(report: &UpdateReport, enrichments: u64) {
+    match outcome(report, "nvd") {
+        FeedOutcome::Updated {
+            enrichments: n,
+            advisories,
+            ..
+        } => {
+            assert_eq!((*n, *advisories), (enrichments, 0));
+        }
+        other => panic!("nvd: expected Updated, got {other:?}"),
+    }
+}
+
+/// A full fetch over several pages; then an incremental one that asks only for what
+/// changed since and merges it (changed CVE replaced, new one added, others kept); then
+/// nothing changed at all.
+#[test]
+fn nvd_api_pages_then_updates_incrementally() {
+    if !python_available() {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let served = work.path().join("www");
+    let mut cves: Vec<serde_json::Value> = (1..=5).map(|n| nvd_cve(n, V31_HIGH, NVD_OLD)).collect();
+    nvd_serve(&served, &cves, serde_json::json!({"max_per_page": 2}));
+    let log = work.path().join("requests.log");
+    let server = Server::custom(&served, &log);
+    let db = work.path().join("keelhaul.db");
+    let feeds = vec![Feed::new("nvd", server.url("nvd/rest/json/cves/2.0"))];
+    let mut opts = options(feeds);
+    opts.nvd_api_key = Some(String::from("test-key"));
+
+    // Full fetch: 5 CVEs at (at most) 2 a page.
+    let progress = Recorder::default();
+    let report = update(&db, &opts, &progress).expect("first update");
+    assert_nvd_updated(&report, 5);
+    let seen = requests_to(&log, NVD_ROUTE);
+    let starts: Vec<&str> = seen
+        .iter()
+        .map(|r| r["query"]["startIndex"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(starts, ["0", "2", "4"]);
+    for r in &seen {
+        assert_eq!(r["query"]["resultsPerPage"], "2000");
+        assert!(r["query"]["lastModStartDate"].is_null(), "{r}");
+        assert_eq!(r["api_key"], "test-key");
+    }
+    assert!(progress.has("start nvd None"));
+    assert!(progress.has("finish nvd updated"));
+    assert!(*progress.bytes.lock().expect("lock") > 0);
+    match outcome(&report, "nvd") {
+        FeedOutcome::Updated { bytes, .. } => {
+            assert_eq!(*bytes, *progress.bytes.lock().expect("lock"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(enrichments(&db, "nvd"), 5);
+    assert_eq!(vectors(&db, "CVE-2024-0002"), [V31_HIGH]);
+    let (_, _, etag, fetched_at) = source(&db, "nvd");
+    assert_eq!(etag, None);
+    let fetched_at = fetched_at.expect("fetch time stored");
+    let first_fetch =
+        time::OffsetDateTime::parse(&fetched_at, &time::format_description::well_known::Rfc3339)
+            .expect("RFC 3339");
+    assert_eq!(first_fetch.offset(), time::UtcOffset::UTC);
+
+    // NVD changes: CVE-2024-0002 rescored, CVE-2024-0006 published.
+    let now = nvd_now();
+    cves[1] = nvd_cve(2, V31_LOW, &now);
+    cves.push(nvd_cve(6, V31_HIGH, &now));
+    nvd_serve(&served, &cves, serde_json::json!({"max_per_page": 2}));
+    let report = update(&db, &opts, &NoProgress).expect("second update");
+    assert_nvd_updated(&report, 6);
+    let seen = requests_to(&log, NVD_ROUTE);
+    assert_eq!(seen.len(), 4, "the 2 changes fit one page");
+    let incremental = &seen[3]["query"];
+    assert_eq!(incremental["startIndex"], "0");
+    let since = incremental["lastModStartDate"]
+        .as_str()
+        .expect("lastModStartDate sent");
+    let until = incremental["lastModEndDate"]
+        .as_str()
+        .expect("lastModEndDate sent");
+    let parse_nvd = |s: &str| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|e| panic!("{s}: {e}"))
+    };
+    assert_eq!(
+        parse_nvd(since),
+        first_fetch,
+        "starts where the last fetch did"
+    );
+    assert!(parse_nvd(until) > first_fetch);
+    assert_eq!(enrichments(&db, "nvd"), 6);
+    assert_eq!(
+        vectors(&db, "CVE-2024-0002"),
+        [V31_LOW],
+        "changed CVE replaced"
+    );
+    assert_eq!(
+        vectors(&db, "CVE-2024-0001"),
+        [V31_HIGH],
+        "unchanged CVE kept"
+    );
+    assert_eq!(vectors(&db, "CVE-2024-0005"), [V31_HIGH]);
+    assert_eq!(vectors(&db, "CVE-2024-0006"), [V31_HIGH], "new CVE added");
+    let (_, _, _, second_fetch) = source(&db, "nvd");
+    let second_fetch = parse_nvd(&second_fetch.expect("fetch time stored"));
+    assert_eq!(second_fetch, parse_nvd(until));
+
+    // Nothing changed since: one request, NotModified, nothing rewritten.
+    let (_, imported_at, _, _) = source(&db, "nvd");
+    let progress = Recorder::default();
+    let report = update(&db, &opts, &progress).expect("third update");
+    assert_eq!(outcome(&report, "nvd"), &FeedOutcome::NotModified);
+    assert!(progress.has("finish nvd not-modified"));
+    let seen = requests_to(&log, NVD_ROUTE);
+    assert_eq!(seen.len(), 5);
+    assert!(seen[4]["query"]["lastModStartDate"].is_string());
+    assert_eq!(source(&db, "nvd").1, imported_at);
+    assert_eq!(enrichments(&db, "nvd"), 6);
+
+    // A last fetch longer ago than NVD's 120-day range: everything again.
+    {
+        let conn = rusqlite::Connection::open(&db).expect("open sqlite");
+        conn.execute(
+            "UPDATE sources SET last_modified = '2020-01-01T00:00:00Z' WHERE name = 'nvd'",
+            [],
+        )
+        .expect("age the source");
+    }
+    let report = update(&db, &opts, &NoProgress).expect("fourth update");
+    assert_nvd_updated(&report, 6);
+    let seen = requests_to(&log, NVD_ROUTE);
+    assert_eq!(seen.len(), 8, "three full pages");
+    assert!(
+        seen[5..]
+            .iter()
+            .all(|r| r["query"]["lastModStartDate"].is_null())
+    );
+    integrity_ok(&db);
+}
+
+/// NVD throttles with 403: retried (403 is not retried for other feeds). A page that
+/// keeps failing fails the feed and keeps the previous NVD data.
+#[test]
+fn nvd_api_throttling_and_failing_pages() {
+    if !python_available() {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let served = work.path().join("www");
+    let mut cves: Vec<serde_json::Value> = (1..=5).map(|n| nvd_cve(n, V31_HIGH, NVD_OLD)).collect();
+    nvd_serve(
+        &served,
+        &cves,
+        serde_json::json!({"max_per_page": 2, "throttle": 1}),
+    );
+    let log = work.path().join("requests.log");
+    let server = Server::custom(&served, &log);
+    let db = work.path().join("keelhaul.db");
+    let feeds = [Feed::new("nvd", server.url("nvd/rest/json/cves/2.0"))];
+
+    let report = run(&db, &feeds, 2);
+    assert_nvd_updated(&report, 5);
+    let seen = requests_to(&log, NVD_ROUTE);
+    assert_eq!(seen.len(), 4, "one 403, then three pages");
+    assert_eq!(seen[0]["query"]["startIndex"], "0");
+    assert_eq!(
+        seen[1]["query"]["startIndex"], "0",
+        "the throttled page again"
+    );
+    assert!(seen.iter().all(|r| r["api_key"].is_null()));
+
+    // Out of retries on a 403: failed, with a hint about the API key.
+    std::fs::write(
+        served.join("nvd/config.json"),
+        r#"{"max_per_page": 2, "throttle": 100}"#,
+    )
+    .expect("config");
+    // (the server counts requests across configs: 4 seen so far, so all of these are 403)
+    let report = run(&db, &feeds, 1);
+    assert_failed(&report, "nvd", "403");
+    assert_failed(&report, "nvd", "NVD_API_KEY");
+    assert_eq!(requests_to(&log, NVD_ROUTE).len(), 6);
+
+    // A plain download's 403 is not retried.
+    write(&served.join("x.json"), "[]");
+    let other = [Feed::new("other", server.url("status/403/x.json"))];
+    let report = run(&db, &other, 3);
+    assert_failed(&report, "other", "403");
+    assert_eq!(requests(&log, "/status/403/x.json").len(), 1);
+
+    // Three changed CVEs (two pages); the second page keeps failing.
+    let now = nvd_now();
+    for n in [0, 2, 4] {
+        cves[n] = nvd_cve(n as u32 + 1, V31_LOW, &now);
+    }
+    nvd_serve(
+        &served,
+        &cves,
+        serde_json::json!({"max_per_page": 2, "fail_start_index": 2}),
+    );
+    let (_, imported_at, _, fetched_at) = source(&db, "nvd");
+    let progress = Recorder::default();
+    let mut opts = options(feeds.to_vec());
+    opts.retries = 1;
+    let report = update(&db, &opts, &progress).expect("update runs");
+    assert_failed(&report, "nvd", "500");
+    assert!(progress.has("finish nvd failed"));
+    let seen = requests_to(&log, NVD_ROUTE);
+    let tail: Vec<&str> = seen[6..]
+        .iter()
+        .map(|r| r["query"]["startIndex"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        tail,
+        ["0", "2", "2"],
+        "first page, then the failing one retried once"
+    );
+    assert!(seen[6]["query"]["lastModStartDate"].is_string());
+    let (_, at, _, lm) = source(&db, "nvd");
+    assert_eq!(
+        (at, lm),
+        (imported_at, fetched_at.clone()),
+        "source untouched"
+    );
+    assert_eq!(enrichments(&db, "nvd"), 5);
+    assert_eq!(vectors(&db, "CVE-2024-0001"), [V31_HIGH], "old data kept");
+
+    // Fixed: the same range is asked for again, and merged.
+    nvd_serve(&served, &cves, serde_json::json!({"max_per_page": 2}));
+    let report = run(&db, &feeds, 0);
+    assert_nvd_updated(&report, 5);
+    let seen = requests_to(&log, NVD_ROUTE);
+    assert_eq!(seen.len(), 11);
+    let since = seen[9]["query"]["lastModStartDate"].as_str().unwrap_or("");
+    assert_eq!(
+        time::OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339).ok(),
+        fetched_at
+            .as_deref()
+            .and_then(|f| time::OffsetDateTime::parse(
+                f,
+                &time::format_description::well_known::Rfc3339
+            )
+            .ok())
+    );
+    assert_eq!(vectors(&db, "CVE-2024-0001"), [V31_LOW]);
+    assert_eq!(vectors(&db, "CVE-2024-0002"), [V31_HIGH]);
+    assert_eq!(vectors(&db, "CVE-2024-0005"), [V31_LOW]);
+    integrity_ok(&db);
+}
+
+/// `kind = "nvd-api"` in a feeds config makes any http(s) URL an NVD API feed.
+#[test]
+fn nvd_api_kind_from_config() {
+    if !python_available() {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let served = work.path().join("www");
+    let cves: Vec<serde_json::Value> = (1..=3).map(|n| nvd_cve(n, V31_HIGH, NVD_OLD)).collect();
+    nvd_serve(&served, &cves, serde_json::json!({"max_per_page": 2}));
+    let log = work.path().join("requests.log");
+    let server = Server::custom(&served, &log);
+    let config = work.path().join("feeds.toml");
+    // The URL would be inferred as NVD anyway; an explicit `kind` must parse and win.
+    write(
+        &config,
+        &format!(
+            "[[feed]]\nname = \"nvd\"\nurl = \"{}\"\nkind = \"nvd-api\"\n",
+            server.url("nvd/rest/json/cves/2.0")
+        ),
+    );
+    let loaded = FeedsConfig::load(&config).expect("config loads");
+    assert_eq!(loaded.feeds[0].kind, Some(FeedKind::NvdApi));
+    let db = work.path().join("keelhaul.db");
+    assert_nvd_updated(&run(&db, &loaded.feeds, 0), 3);
+    assert_eq!(requests_to(&log, NVD_ROUTE).len(), 2);
+
+    // Forced to a plain download, the same URL is one GET (of the first page only).
+    let plain =
+        [Feed::new("nvd", server.url("nvd/rest/json/cves/2.0")).with_kind(FeedKind::Download)];
+    let report = run(&db, &plain, 0);
+    assert_nvd_updated(&report, 2);
+    let seen = requests_to(&log, NVD_ROUTE);
+    assert_eq!(seen.len(), 3);
+    assert!(seen[2]["query"]["startIndex"].is_null());
 }
