@@ -39,6 +39,12 @@ pub struct Interests {
     /// these, wherever they are: `b"\x7fELF"`, PE's `b"MZ\x90\0"`, Mach-O magics. Only
     /// the first bytes of other executables are read.
     pub executable_magic: Vec<[u8; 4]>,
+    /// A content scanner: [`Analyzer::wants_file`] is asked about every regular file the
+    /// path interests did not select, with the file's first bytes.
+    pub content_scan: bool,
+    /// Record [`crate::Fact::Mode`] for setuid/setgid files and world-writable files and
+    /// directories (no content is read for them).
+    pub special_modes: bool,
 }
 
 impl Interests {
@@ -49,6 +55,16 @@ impl Interests {
             globs: Vec::new(),
             max_size,
             executable_magic: Vec::new(),
+            content_scan: false,
+            special_modes: false,
+        }
+    }
+
+    /// A content scanner with a size cap (see [`Interests::content_scan`]).
+    pub fn content(max_size: u64) -> Interests {
+        Interests {
+            content_scan: true,
+            ..Interests::paths(&[], max_size)
         }
     }
 
@@ -64,6 +80,9 @@ impl Interests {
         self
     }
 }
+
+/// How many first bytes of a file content scanners see before deciding to read it.
+pub const HEAD_LEN: usize = 64;
 
 /// What an analyzer knows about the file it is given.
 #[derive(Debug, Clone, Copy)]
@@ -133,6 +152,14 @@ pub trait Analyzer: Send + Sync {
     fn id(&self) -> AnalyzerId;
     /// The files this analyzer wants.
     fn interests(&self) -> Interests;
+    /// For content scanners ([`Interests::content_scan`]): whether to read this file,
+    /// from its path, size, mode and first bytes (up to [`HEAD_LEN`]). It is asked for
+    /// every regular file, so it must be cheap.
+    fn wants_file(&self, file: &FileInfo<'_>, head: &[u8]) -> bool {
+        let _ = (file, head);
+        false
+    }
+
     /// Analyze one file's whole content.
     fn analyze(
         &self,
@@ -171,6 +198,10 @@ pub struct AnalyzerSet {
     glob_owner: Vec<usize>,
     /// (analyzer, magic) for analyzers that want executables by content.
     executables: Vec<(usize, [u8; 4])>,
+    /// Content scanners.
+    content_scanners: Vec<usize>,
+    /// Whether any analyzer wants special file modes.
+    special_modes: bool,
     fingerprint: String,
 }
 
@@ -191,6 +222,8 @@ impl AnalyzerSet {
         let mut max_sizes = Vec::new();
         let mut ids: Vec<AnalyzerId> = Vec::new();
         let mut executables = Vec::new();
+        let mut content_scanners = Vec::new();
+        let mut special_modes = false;
         for (i, a) in analyzers.iter().enumerate() {
             let id = a.id();
             if ids.iter().any(|other| other.name == id.name) {
@@ -199,6 +232,10 @@ impl AnalyzerSet {
             ids.push(id);
             let interests = a.interests();
             max_sizes.push(interests.max_size);
+            if interests.content_scan {
+                content_scanners.push(i);
+            }
+            special_modes |= interests.special_modes;
             executables.extend(interests.executable_magic.iter().map(|m| (i, *m)));
             for p in interests.paths {
                 exact.entry(p).or_default().push(i);
@@ -235,6 +272,8 @@ impl AnalyzerSet {
             globs,
             glob_owner,
             executables,
+            content_scanners,
+            special_modes,
             fingerprint,
         })
     }
@@ -257,6 +296,33 @@ impl AnalyzerSet {
                 if !out.contains(&owner) {
                     out.push(owner);
                 }
+            }
+        }
+    }
+
+    /// Whether any analyzer scans content of arbitrary files.
+    pub(crate) fn has_content_scanners(&self) -> bool {
+        !self.content_scanners.is_empty()
+    }
+
+    /// Whether any analyzer wants special file modes recorded.
+    pub(crate) fn wants_special_modes(&self) -> bool {
+        self.special_modes
+    }
+
+    /// Adds to `out` the content scanners that want this file (and are not in it yet).
+    pub(crate) fn content_wanted_into(
+        &self,
+        file: &FileInfo<'_>,
+        head: &[u8],
+        out: &mut Vec<usize>,
+    ) {
+        for &i in &self.content_scanners {
+            if !out.contains(&i)
+                && file.size <= self.max_sizes[i]
+                && self.analyzers[i].wants_file(file, head)
+            {
+                out.push(i);
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use keelhaul_core::Package;
+use keelhaul_core::{MalwareFinding, Package, SecretFinding};
 use serde::{Deserialize, Serialize};
 
 /// One fact an analyzer found in one file.
@@ -21,6 +21,35 @@ pub enum Fact {
         db: String,
         /// The packages, in database order.
         packages: Vec<Package>,
+    },
+    /// Secrets a content scanner found in the file.
+    Secrets {
+        /// The findings (their `layer` is filled in at the image level).
+        findings: Vec<SecretFinding>,
+    },
+    /// Malware rules or hash signatures that matched the file.
+    Malware {
+        /// The findings (their `layer` is filled in at the image level).
+        findings: Vec<MalwareFinding>,
+    },
+    /// A file or directory whose mode is a risk in itself (setuid/setgid, world-writable);
+    /// recorded by the walker for analyzers that ask for [`crate::Interests::special_modes`].
+    Mode {
+        /// Unix mode bits.
+        mode: u32,
+        /// Owner.
+        uid: u64,
+        /// Group.
+        gid: u64,
+        /// A directory, not a file.
+        dir: bool,
+    },
+    /// The file exists (for checks that need only its presence).
+    Present {
+        /// Its size.
+        size: u64,
+        /// Its mode bits.
+        mode: u32,
     },
     /// Files an OS package says it owns (dpkg `.list`/`.md5sums`).
     OwnedFiles {

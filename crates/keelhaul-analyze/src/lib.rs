@@ -28,7 +28,8 @@ mod view;
 mod walk;
 
 pub use analyzer::{
-    AnalyzeError, Analyzer, AnalyzerId, AnalyzerSet, FileInfo, Interests, Output, SetError,
+    AnalyzeError, Analyzer, AnalyzerId, AnalyzerSet, FileInfo, HEAD_LEN, Interests, Output,
+    SetError,
 };
 pub use cache::LayerCache;
 pub use decompress::{BombError, Compression};
@@ -37,3 +38,4 @@ pub use engine::{
 };
 pub use facts::{Artifact, Fact, LayerFacts, LayerStats};
 pub use view::{ImageView, LinkError};
+pub use walk::{FILE_MODES, is_special_mode};

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::io::{self, Read};
 use std::path::Path;
 
-use crate::analyzer::{AnalyzerSet, FileInfo};
+use crate::analyzer::{AnalyzerSet, FileInfo, HEAD_LEN};
 use crate::facts::LayerFacts;
 use crate::path::{EntryPath, Whiteout, normalize, whiteout};
 
@@ -14,6 +14,20 @@ const MAX_PATH_WARNINGS: usize = 20;
 /// Collects one layer's facts while its entries stream by.
 /// How many leading bytes decide whether an executable is one an analyzer wants.
 const MAGIC_LEN: usize = 4;
+
+/// The name special-mode facts are recorded under.
+pub const FILE_MODES: &str = "file-modes";
+
+/// setuid/setgid files, world-writable files, and world-writable directories without the
+/// sticky bit: modes that are a risk whatever the file holds.
+pub fn is_special_mode(mode: u32, dir: bool) -> bool {
+    let world_writable = mode & 0o002 != 0;
+    if dir {
+        world_writable && mode & 0o1000 == 0
+    } else {
+        mode & 0o6000 != 0 || world_writable
+    }
+}
 
 /// Fill `buf` as far as the reader allows.
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
@@ -197,11 +211,45 @@ impl<'a> Walker<'a> {
             }
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 let mode = entry.header().mode().unwrap_or(0);
+                self.special_mode(&path, mode, entry.header(), false);
                 self.file(&path, size, mode, entry)?;
+            }
+            tar::EntryType::Directory => {
+                let mode = entry.header().mode().unwrap_or(0);
+                self.special_mode(&path, mode, entry.header(), true);
             }
             _ => {}
         }
         Ok(())
+    }
+
+    /// Records a setuid/setgid or world-writable entry (see `Interests::special_modes`).
+    fn special_mode(&mut self, path: &str, mode: u32, header: &tar::Header, dir: bool) {
+        if !self.set.wants_special_modes() || !is_special_mode(mode, dir) {
+            return;
+        }
+        self.push_mode(
+            path,
+            mode,
+            header.uid().unwrap_or(0),
+            header.gid().unwrap_or(0),
+            dir,
+        );
+    }
+
+    fn push_mode(&mut self, path: &str, mode: u32, uid: u64, gid: u64, dir: bool) {
+        self.facts.matched.push(path.to_owned());
+        self.facts.artifacts.push(crate::facts::Artifact {
+            analyzer: FILE_MODES.to_owned(),
+            path: path.to_owned(),
+            slot: None,
+            fact: crate::Fact::Mode {
+                mode: mode & 0o7777,
+                uid,
+                gid,
+                dir,
+            },
+        });
     }
 
     fn record_whiteout(&mut self, path: &str) -> bool {
@@ -257,16 +305,21 @@ impl<'a> Walker<'a> {
         // Executables are sniffed: their first bytes decide which analyzers that want
         // binaries by content get them, on top of those that asked for the path. Of an
         // executable nobody wants, only those bytes are read.
-        let mut head = [0u8; MAGIC_LEN];
+        // Content scanners see the first HEAD_LEN bytes of every file before they choose.
+        let mut head = [0u8; HEAD_LEN];
         let mut head_len = 0;
         let by_path = self.want(path);
         let executable =
             mode & 0o111 != 0 && self.set.wants_executables() && size >= MAGIC_LEN as u64;
-        if !by_path && !executable {
+        let scanned = self.set.has_content_scanners() && size > 0;
+        if !by_path && !executable && !scanned {
             return Ok(());
         }
+        if executable || scanned {
+            let want = if scanned { HEAD_LEN } else { MAGIC_LEN };
+            head_len = read_up_to(body, &mut head[..want.min(size as usize)])?;
+        }
         if executable {
-            head_len = read_up_to(body, &mut head)?;
             self.set
                 .executable_wanted_into(&head[..head_len], &mut self.by_magic);
             for &i in &self.by_magic {
@@ -274,9 +327,14 @@ impl<'a> Walker<'a> {
                     self.wanted.push(i);
                 }
             }
-            if self.wanted.is_empty() {
-                return Ok(());
-            }
+        }
+        if scanned {
+            let info = FileInfo { path, size, mode };
+            self.set
+                .content_wanted_into(&info, &head[..head_len], &mut self.wanted);
+        }
+        if self.wanted.is_empty() {
+            return Ok(());
         }
         self.facts.matched.push(path.to_owned());
         let limit = self.set.max_size(&self.wanted);
@@ -369,8 +427,24 @@ impl<'a> Walker<'a> {
                 if let Ok(target) = std::fs::read_link(entry.path()) {
                     self.symlink(path, target.to_string_lossy().into_owned());
                 }
-            } else if ft.is_file() {
-                use std::os::unix::fs::PermissionsExt;
+            } else if ft.is_file() || ft.is_dir() {
+                use std::os::unix::fs::{MetadataExt, PermissionsExt};
+                if self.set.wants_special_modes()
+                    && let Ok(meta) = entry.metadata()
+                    && is_special_mode(meta.permissions().mode(), ft.is_dir())
+                {
+                    let mode = meta.permissions().mode();
+                    self.push_mode(
+                        &path,
+                        mode,
+                        u64::from(meta.uid()),
+                        u64::from(meta.gid()),
+                        ft.is_dir(),
+                    );
+                }
+                if ft.is_dir() {
+                    continue;
+                }
                 let executable = self.set.wants_executables()
                     && entry
                         .metadata()
@@ -386,7 +460,7 @@ impl<'a> Walker<'a> {
     }
 
     fn dir_file(&mut self, full: &Path, path: &str, executable: bool) {
-        if !executable && !self.want(path) {
+        if !executable && !self.set.has_content_scanners() && !self.want(path) {
             return;
         }
         let opened = std::fs::File::open(full).and_then(|f| Ok((f.metadata()?, f)));

@@ -213,3 +213,87 @@ fn executables_are_chosen_by_mode_and_magic() {
         [("usr/bin/tool", &Fact::Text { text: "104".into() })]
     );
 }
+
+/// Sees every shell script (by its `#!` head), whatever its path; asks for special modes.
+struct Scripts;
+
+impl Analyzer for Scripts {
+    fn id(&self) -> AnalyzerId {
+        AnalyzerId {
+            name: "scripts",
+            version: 1,
+        }
+    }
+
+    fn interests(&self) -> Interests {
+        Interests {
+            special_modes: true,
+            ..Interests::content(64)
+        }
+    }
+
+    fn wants_file(&self, _file: &FileInfo<'_>, head: &[u8]) -> bool {
+        head.starts_with(b"#!")
+    }
+
+    fn analyze(
+        &self,
+        _file: &FileInfo<'_>,
+        content: &[u8],
+        out: &mut Output<'_>,
+    ) -> Result<(), AnalyzeError> {
+        out.emit(Fact::Text {
+            text: String::from_utf8_lossy(content).into_owned(),
+        });
+        Ok(())
+    }
+}
+
+#[test]
+fn content_scanners_choose_by_head_and_special_modes_are_recorded() {
+    for c in [Compression::None, Compression::Gzip] {
+        let image = Image::new().layer(
+            Layer::new()
+                .compression(c)
+                .file("opt/run", "#!/bin/sh\necho hi\n")
+                .file("opt/data", "no shebang here")
+                .file("opt/big", format!("#!/bin/sh\n{}", "x".repeat(100)))
+                .file_mode("usr/bin/su", "ELF-ish", 0o4755)
+                .file_mode("srv/open", "anyone may write", 0o666)
+                .file_mode("usr/bin/ls", "ELF-ish", 0o755),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        image.write_oci_layout(dir.path(), "t");
+        let target = Target::OciLayout {
+            dir: dir.path().to_owned(),
+            tag: Some("t".into()),
+        };
+        let opened = keelhaul_image::open(&target, &OpenOptions::default())
+            .unwrap()
+            .remove(0);
+        let engine = LayerEngine::new(AnalyzerSet::new(vec![Box::new(Scripts)]).unwrap());
+        let facts = engine.analyze(&opened, &NoProgress).remove(0).facts;
+        let mut got: Vec<(String, String)> = facts
+            .artifacts
+            .iter()
+            .map(|a| {
+                let what = match &a.fact {
+                    Fact::Text { text } => format!("text:{}", text.len()),
+                    Fact::Mode { mode, dir, .. } => format!("mode:{mode:o}:{dir}"),
+                    other => format!("{other:?}"),
+                };
+                (a.path.clone(), what)
+            })
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("opt/run".to_owned(), "text:18".to_owned()),
+                ("srv/open".to_owned(), "mode:666:false".to_owned()),
+                ("usr/bin/su".to_owned(), "mode:4755:false".to_owned()),
+            ],
+            "{c:?}: the big script is over the scanner's cap, the plain file has no shebang"
+        );
+    }
+}

@@ -20,6 +20,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod detect;
 mod digest;
 mod hint;
 mod os;
@@ -27,6 +28,7 @@ mod package;
 mod platform;
 mod vuln;
 
+pub use detect::{BaselineFinding, MalwareFinding, MalwareKind, SecretFinding};
 pub use digest::{Digest, DigestError, Hasher};
 pub use hint::Hint;
 pub use os::OsRelease;
