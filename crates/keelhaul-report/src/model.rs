@@ -17,11 +17,11 @@ pub struct Report {
     /// Vulnerabilities (CVE and SCA findings).
     pub vulnerabilities: Vec<Vulnerability>,
     /// Secrets found in layers or config.
-    pub secrets: Vec<serde_json::Value>,
+    pub secrets: Vec<keelhaul_core::SecretFinding>,
     /// Malicious files.
-    pub malware: Vec<serde_json::Value>,
+    pub malware: Vec<keelhaul_core::MalwareFinding>,
     /// Baseline (unsafe setting) findings.
-    pub baseline: Vec<serde_json::Value>,
+    pub baseline: Vec<keelhaul_core::BaselineFinding>,
     /// Finding counts.
     pub summary: Summary,
     /// Problems that did not stop the scan.
@@ -60,6 +60,20 @@ impl Summary {
         let os = vulns.iter().filter(|v| v.class == FindingClass::Os).count();
         self.cve = os;
         self.sca = vulns.len() - os;
+    }
+
+    /// Set the content counters: `malicious` = malicious files, `secret` = secrets, and
+    /// `baseline` = baseline risks plus secrets (the cloud consoles count a leaked secret as
+    /// a baseline risk; it is also listed on its own).
+    pub fn count_content(
+        &mut self,
+        malware: &[keelhaul_core::MalwareFinding],
+        secrets: &[keelhaul_core::SecretFinding],
+        baseline: &[keelhaul_core::BaselineFinding],
+    ) {
+        self.malicious = malware.len();
+        self.secret = secrets.len();
+        self.baseline = baseline.len() + secrets.len();
     }
 }
 

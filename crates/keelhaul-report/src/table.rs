@@ -169,6 +169,7 @@ fn write_one(r: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Res
     if !r.vulnerabilities.is_empty() {
         write_vulnerabilities(r, options, &bold, out)?;
     }
+    write_content_findings(r, options, &bold, out)?;
     writeln!(
         out,
         "\n{} packages, {} warnings{}",
@@ -180,6 +181,103 @@ fn write_one(r: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Res
             format!(", {} layers incomplete", r.errors.len())
         }
     )?;
+    Ok(())
+}
+
+/// Secrets, malicious files and baseline risks: one table each, when there are any.
+fn write_content_findings(
+    r: &Report,
+    options: RenderOptions,
+    bold: &dyn Fn(&str) -> String,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let layer = |d: &Option<keelhaul_core::Digest>| {
+        r.layer_index(d.as_ref())
+            .map(|i| format!("#{i}"))
+            .unwrap_or_default()
+    };
+    let mut sections: Vec<(String, [&str; 5], Vec<Vec<Cell>>)> = Vec::new();
+    if !r.malware.is_empty() {
+        let rows = r
+            .malware
+            .iter()
+            .map(|m| {
+                vec![
+                    Cell::new(&m.path),
+                    Cell::new(format!("{} ({})", m.rule_id, m.title)),
+                    severity_cell(m.severity, options.color),
+                    Cell::new(format!("{:?}", m.kind).to_lowercase()),
+                    Cell::new(layer(&m.layer)),
+                ]
+            })
+            .collect();
+        sections.push((
+            format!("Malicious files ({})", r.malware.len()),
+            ["Path", "Rule", "Severity", "Kind", "Layer"],
+            rows,
+        ));
+    }
+    if !r.secrets.is_empty() {
+        let rows = r
+            .secrets
+            .iter()
+            .map(|s| {
+                let at = match s.line {
+                    Some(l) => format!("{}:{l}", s.path),
+                    None => s.path.clone(),
+                };
+                vec![
+                    Cell::new(at),
+                    Cell::new(&s.title),
+                    severity_cell(s.severity, options.color),
+                    Cell::new(truncate(&s.excerpt, MAX_TITLE)),
+                    Cell::new(layer(&s.layer)),
+                ]
+            })
+            .collect();
+        sections.push((
+            format!("Secrets ({})", r.secrets.len()),
+            ["Where", "Secret", "Severity", "Excerpt (redacted)", "Layer"],
+            rows,
+        ));
+    }
+    if !r.baseline.is_empty() {
+        let rows = r
+            .baseline
+            .iter()
+            .map(|b| {
+                vec![
+                    Cell::new(&b.id),
+                    Cell::new(&b.title),
+                    severity_cell(b.severity, options.color),
+                    Cell::new(truncate(&b.reason, MAX_TITLE)),
+                    Cell::new(layer(&b.layer)),
+                ]
+            })
+            .collect();
+        sections.push((
+            format!("Baseline risks ({})", r.baseline.len()),
+            ["Check", "Title", "Severity", "Why", "Layer"],
+            rows,
+        ));
+    }
+    for (title, header, rows) in sections {
+        writeln!(out, "\n{}", bold(&title))?;
+        let mut table = Table::new();
+        if options.color {
+            table.enforce_styling();
+        } else {
+            table.force_no_tty();
+        }
+        table
+            .load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Disabled)
+            .set_header(header.map(|h| header_cell(h, options.color)));
+        for row in rows {
+            table.add_row(row);
+        }
+        writeln!(out, "{table}")?;
+    }
     Ok(())
 }
 
