@@ -45,6 +45,9 @@ pub struct Interests {
     /// Record [`crate::Fact::Mode`] for setuid/setgid files and world-writable files and
     /// directories (no content is read for them).
     pub special_modes: bool,
+    /// Globs of files whose presence alone matters: the walker records
+    /// [`crate::Fact::Present`] for them without reading a byte (package caches, host keys).
+    pub presence_globs: Vec<String>,
 }
 
 impl Interests {
@@ -57,6 +60,7 @@ impl Interests {
             executable_magic: Vec::new(),
             content_scan: false,
             special_modes: false,
+            presence_globs: Vec::new(),
         }
     }
 
@@ -202,6 +206,9 @@ pub struct AnalyzerSet {
     content_scanners: Vec<usize>,
     /// Whether any analyzer wants special file modes.
     special_modes: bool,
+    /// Presence globs, and the analyzer owning each.
+    presence: GlobSet,
+    presence_owner: Vec<usize>,
     fingerprint: String,
 }
 
@@ -224,6 +231,8 @@ impl AnalyzerSet {
         let mut executables = Vec::new();
         let mut content_scanners = Vec::new();
         let mut special_modes = false;
+        let mut presence_builder = GlobSetBuilder::new();
+        let mut presence_owner = Vec::new();
         for (i, a) in analyzers.iter().enumerate() {
             let id = a.id();
             if ids.iter().any(|other| other.name == id.name) {
@@ -236,6 +245,18 @@ impl AnalyzerSet {
                 content_scanners.push(i);
             }
             special_modes |= interests.special_modes;
+            for g in &interests.presence_globs {
+                let glob = GlobBuilder::new(g)
+                    .literal_separator(true)
+                    .build()
+                    .map_err(|source| SetError::Glob {
+                        analyzer: id.name,
+                        glob: g.clone(),
+                        source,
+                    })?;
+                presence_builder.add(glob);
+                presence_owner.push(i);
+            }
             executables.extend(interests.executable_magic.iter().map(|m| (i, *m)));
             for p in interests.paths {
                 exact.entry(p).or_default().push(i);
@@ -259,6 +280,11 @@ impl AnalyzerSet {
             glob: String::new(),
             source,
         })?;
+        let presence = presence_builder.build().map_err(|source| SetError::Glob {
+            analyzer: "(set)",
+            glob: String::new(),
+            source,
+        })?;
         ids.sort_by_key(|id| id.name);
         let fingerprint = ids
             .iter()
@@ -274,6 +300,8 @@ impl AnalyzerSet {
             executables,
             content_scanners,
             special_modes,
+            presence,
+            presence_owner,
             fingerprint,
         })
     }
@@ -308,6 +336,31 @@ impl AnalyzerSet {
     /// Whether any analyzer wants special file modes recorded.
     pub(crate) fn wants_special_modes(&self) -> bool {
         self.special_modes
+    }
+
+    /// Whether any analyzer has presence globs.
+    pub(crate) fn has_presence_globs(&self) -> bool {
+        !self.presence_owner.is_empty()
+    }
+
+    /// Names of the analyzers that want to know `path` exists, into `out` (cleared first).
+    pub(crate) fn presence_into(
+        &self,
+        path: &str,
+        out: &mut Vec<&'static str>,
+        scratch: &mut Vec<usize>,
+    ) {
+        out.clear();
+        if self.presence_owner.is_empty() {
+            return;
+        }
+        self.presence.matches_into(path, scratch);
+        for &g in scratch.iter() {
+            let name = self.analyzers[self.presence_owner[g]].id().name;
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
     }
 
     /// Adds to `out` the content scanners that want this file (and are not in it yet).

@@ -223,6 +223,24 @@ impl<'a> Walker<'a> {
         Ok(())
     }
 
+    /// Records that a file exists for analyzers with presence globs (nothing is read).
+    fn presence(&mut self, path: &str, size: u64, mode: u32) {
+        let mut owners = Vec::new();
+        self.set.presence_into(path, &mut owners, &mut self.scratch);
+        for name in owners {
+            self.facts.matched.push(path.to_owned());
+            self.facts.artifacts.push(crate::facts::Artifact {
+                analyzer: name.to_owned(),
+                path: path.to_owned(),
+                slot: None,
+                fact: crate::Fact::Present {
+                    size,
+                    mode: mode & 0o7777,
+                },
+            });
+        }
+    }
+
     /// Records a setuid/setgid or world-writable entry (see `Interests::special_modes`).
     fn special_mode(&mut self, path: &str, mode: u32, header: &tar::Header, dir: bool) {
         if !self.set.wants_special_modes() || !is_special_mode(mode, dir) {
@@ -305,6 +323,7 @@ impl<'a> Walker<'a> {
         // Executables are sniffed: their first bytes decide which analyzers that want
         // binaries by content get them, on top of those that asked for the path. Of an
         // executable nobody wants, only those bytes are read.
+        self.presence(path, size, mode);
         // Content scanners see the first HEAD_LEN bytes of every file before they choose.
         let mut head = [0u8; HEAD_LEN];
         let mut head_len = 0;
@@ -460,7 +479,11 @@ impl<'a> Walker<'a> {
     }
 
     fn dir_file(&mut self, full: &Path, path: &str, executable: bool) {
-        if !executable && !self.set.has_content_scanners() && !self.want(path) {
+        if !executable
+            && !self.set.has_content_scanners()
+            && !self.want(path)
+            && !self.set.has_presence_globs()
+        {
             return;
         }
         let opened = std::fs::File::open(full).and_then(|f| Ok((f.metadata()?, f)));

@@ -184,6 +184,9 @@ fn write_one(r: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Res
     Ok(())
 }
 
+/// A titled table: title, header, rows.
+type Section = (String, [&'static str; 5], Vec<Vec<Cell>>);
+
 /// Secrets, malicious files and baseline risks: one table each, when there are any.
 fn write_content_findings(
     r: &Report,
@@ -196,7 +199,7 @@ fn write_content_findings(
             .map(|i| format!("#{i}"))
             .unwrap_or_default()
     };
-    let mut sections: Vec<(String, [&str; 5], Vec<Vec<Cell>>)> = Vec::new();
+    let mut sections: Vec<Section> = Vec::new();
     if !r.malware.is_empty() {
         let rows = r
             .malware

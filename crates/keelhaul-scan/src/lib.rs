@@ -16,6 +16,10 @@ use keelhaul_core::{Digest, Hint};
 use keelhaul_image::{Image, ImageError, OpenOptions, Target};
 use keelhaul_report::{ImageMeta, LayerMeta, Report, Summary};
 
+mod detectors;
+
+pub use detectors::Scanners;
+
 /// Why a scan could not produce any report.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -26,6 +30,12 @@ pub enum ScanError {
     /// The analyzer set is inconsistent (a bug).
     #[error(transparent)]
     Analyzers(#[from] SetError),
+    /// Malware rules or hash lists could not be loaded.
+    #[error(transparent)]
+    Malware(#[from] keelhaul_detect::malware::MalwareError),
+    /// The secret rules file could not be loaded.
+    #[error(transparent)]
+    Secrets(#[from] keelhaul_detect::secrets::SecretError),
 }
 
 impl Hint for ScanError {
@@ -33,6 +43,8 @@ impl Hint for ScanError {
         match self {
             ScanError::Image(e) => e.hint(),
             ScanError::Analyzers(_) => None,
+            ScanError::Malware(_) => Some("check the rule directory and hash list given with --malware-rules / --malware-hashes".to_owned()),
+            ScanError::Secrets(_) => Some("check the secret rules file given with --secret-config".to_owned()),
         }
     }
 }
@@ -51,18 +63,58 @@ pub struct ScanOptions {
     /// Hash uncompressed layers of local archives too (they are otherwise walked with
     /// seeks and checked by size only).
     pub verify_local: bool,
+    /// Content scanners to run.
+    pub scanners: Scanners,
+    /// Extra YARA rule directories.
+    pub malware_rules: Vec<std::path::PathBuf>,
+    /// Hash signature lists (SHA-256/MD5 lists, ClamAV `.hdb`/`.hsb`).
+    pub malware_hashes: Vec<std::path::PathBuf>,
+    /// Custom secret rules (TOML or YAML).
+    pub secret_config: Option<std::path::PathBuf>,
 }
 
 /// Runs scans.
 pub struct Scanner {
     engine: LayerEngine,
     open: OpenOptions,
+    scanners: Scanners,
+    secrets: Option<std::sync::Arc<keelhaul_detect::secrets::SecretScanner>>,
+    warnings: Vec<String>,
 }
 
 impl Scanner {
     /// A scanner with the default analyzers.
     pub fn new(options: ScanOptions) -> Result<Scanner, ScanError> {
-        let set = AnalyzerSet::new(keelhaul_inventory::default_analyzers())?;
+        let mut analyzers = keelhaul_inventory::default_analyzers();
+        let mut warnings = Vec::new();
+        let scanners = options.scanners;
+        let secrets = if scanners.secret {
+            let scanner = match &options.secret_config {
+                Some(path) => keelhaul_detect::secrets::SecretScanner::from_config(path)?,
+                None => keelhaul_detect::secrets::SecretScanner::builtin(),
+            };
+            let scanner = std::sync::Arc::new(scanner);
+            analyzers.push(Box::new(detectors::SecretAnalyzer::new(scanner.clone())));
+            Some(scanner)
+        } else {
+            None
+        };
+        if scanners.malware {
+            let mut scanner = keelhaul_detect::malware::MalwareScanner::builtin()?;
+            for dir in &options.malware_rules {
+                warnings.extend(scanner.add_rules_dir(dir)?);
+            }
+            for list in &options.malware_hashes {
+                scanner.add_hashes(list)?;
+            }
+            analyzers.push(Box::new(detectors::MalwareAnalyzer::new(
+                std::sync::Arc::new(scanner),
+            )));
+        }
+        if scanners.baseline {
+            analyzers.push(Box::new(detectors::BaselineAnalyzer));
+        }
+        let set = AnalyzerSet::new(analyzers)?;
         let mut engine = LayerEngine::new(set)
             .with_limits(options.limits)
             .with_cache(options.cache_dir.map(LayerCache::new))
@@ -73,7 +125,15 @@ impl Scanner {
         Ok(Scanner {
             engine,
             open: options.open,
+            scanners,
+            secrets,
+            warnings,
         })
+    }
+
+    /// Problems met while loading rules (files skipped), for the user.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Open a target: one image per selected platform.
@@ -104,6 +164,17 @@ impl Scanner {
             facts.push(r.facts);
         }
         let inventory = keelhaul_inventory::build(&facts, &ids);
+        let content = detectors::collect(
+            &facts,
+            &ids,
+            &image.config,
+            &image.repo_tags,
+            inventory.os.as_ref().map(|o| o.family.as_str()),
+            self.scanners,
+            self.secrets.as_deref(),
+        );
+        let mut summary = Summary::default();
+        summary.count_content(&content.malware, &content.secrets, &content.baseline);
         let packages = inventory
             .packages
             .into_iter()
@@ -137,10 +208,10 @@ impl Scanner {
             os: inventory.os,
             packages,
             vulnerabilities: Vec::new(),
-            secrets: Vec::new(),
-            malware: Vec::new(),
-            baseline: Vec::new(),
-            summary: Summary::default(),
+            secrets: content.secrets,
+            malware: content.malware,
+            baseline: content.baseline,
+            summary,
             warnings: inventory.warnings,
             complete: errors.is_empty(),
             errors,

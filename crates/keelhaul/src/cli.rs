@@ -195,10 +195,21 @@ pub struct ScanArgs {
     /// The vulnerability database (default: the user cache dir, `keelhaul/db/keelhaul.db`).
     #[arg(long, value_name = "FILE", env = "KEELHAUL_DB")]
     pub db: Option<PathBuf>,
-    /// What to look for: `vuln`, or `none` for the inventory only. Naming `vuln`
-    /// explicitly makes a missing database an error instead of a warning.
+    /// What to look for, comma-separated: `vuln`, `secret`, `malware`, `baseline` (default:
+    /// all), or `none` for the inventory only. Naming `vuln` explicitly makes a missing
+    /// database an error instead of a warning.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub scanners: Vec<String>,
+    /// Extra YARA rule directories (`*.yar`, `*.yara`); files that do not compile are
+    /// reported and skipped.
+    #[arg(long, value_name = "DIR")]
+    pub malware_rules: Vec<PathBuf>,
+    /// Hash signature lists: `sha256sum`/`md5sum` output, ClamAV `.hdb`/`.hsb`.
+    #[arg(long, value_name = "FILE")]
+    pub malware_hashes: Vec<PathBuf>,
+    /// Custom secret rules and allow rules (TOML or YAML).
+    #[arg(long, value_name = "FILE")]
+    pub secret_config: Option<PathBuf>,
     /// Report only these severities (`critical,high`; `high+` = high and above).
     #[arg(long, value_name = "LIST")]
     pub severity: Option<String>,

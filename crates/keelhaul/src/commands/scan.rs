@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use keelhaul_analyze::Limits;
 use keelhaul_image::{Credentials, OpenOptions, PlatformSelector, RegistryOptions, Target};
 use keelhaul_report::{Format, RenderOptions};
-use keelhaul_scan::{ScanOptions, Scanner};
+use keelhaul_scan::{ScanOptions, Scanner, Scanners};
 use keelhaul_vulndb::policy::{IgnoreFile, Policy, VexDocument, parse_severities};
 
 use super::ExitStatus;
@@ -16,6 +16,7 @@ use crate::printer::Printer;
 pub fn scan(args: ScanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     // Read the policy files first: a typo there should fail before a long scan.
     let policy = policy_from(&args)?;
+    let (vuln, content) = scanners_from(&args.scanners)?;
     let platform = match &args.platform {
         Some(p) => PlatformSelector::parse(p)?,
         None => PlatformSelector::Host,
@@ -46,13 +47,19 @@ pub fn scan(args: ScanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
         },
         threads: args.threads,
         verify_local: args.verify_layers,
+        scanners: content,
+        malware_rules: args.malware_rules.clone(),
+        malware_hashes: args.malware_hashes.clone(),
+        secret_config: args.secret_config.clone(),
     };
-    let vuln = wants_vulnerabilities(&args.scanners)?;
     let mut reports = match args.target.strip_prefix("sbom:") {
         Some(path) => vec![keelhaul_scan::scan_sbom(std::path::Path::new(path))?],
         None => {
             let target = Target::parse(&args.target)?;
             let scanner = Scanner::new(options)?;
+            for w in scanner.warnings() {
+                printer.warning(w);
+            }
             let progress = printer.layer_progress();
             let reports = scanner
                 .scan(&target, &progress)
@@ -165,7 +172,7 @@ fn policy_from(args: &ScanArgs) -> anyhow::Result<Policy> {
 }
 
 /// Whether to match vulnerabilities: by default (a missing database is a warning), because
-/// `--scanners vuln` asked (a missing database is an error), or not (`--scanners none`).
+/// `--scanners vuln` asked (a missing database is an error), or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Wanted {
     Default,
@@ -173,22 +180,24 @@ enum Wanted {
     No,
 }
 
-fn wants_vulnerabilities(scanners: &[String]) -> anyhow::Result<Wanted> {
-    if scanners.is_empty() {
-        return Ok(Wanted::Default);
+/// `--scanners`: every scanner by default; `none` for the inventory only.
+fn scanners_from(list: &[String]) -> anyhow::Result<(Wanted, Scanners)> {
+    if list.is_empty() {
+        return Ok((Wanted::Default, Scanners::default()));
     }
-    let mut wanted = Wanted::No;
-    for s in scanners {
+    let mut vuln = Wanted::No;
+    let mut content = Scanners::NONE;
+    for s in list {
         match s.trim() {
-            "vuln" | "vulnerability" | "vulnerabilities" => wanted = Wanted::Explicit,
+            "vuln" | "vulnerability" | "vulnerabilities" => vuln = Wanted::Explicit,
+            "secret" | "secrets" => content.secret = true,
+            "malware" => content.malware = true,
+            "baseline" => content.baseline = true,
             "none" => {}
-            // Content scanners arrive with the detection engine; accepted so scripts that
-            // already name them keep working, and said so.
-            "secret" | "malware" | "baseline" => {}
             other => anyhow::bail!(
                 "unknown scanner `{other}`; use a comma-separated list of vuln, secret, malware, baseline, or none"
             ),
         }
     }
-    Ok(wanted)
+    Ok((vuln, content))
 }

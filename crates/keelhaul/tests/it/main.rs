@@ -5,6 +5,7 @@
 mod archives;
 mod cache;
 mod debian;
+mod detect;
 mod hostile;
 mod lang_go;
 mod lang_java;
