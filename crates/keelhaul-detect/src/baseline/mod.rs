@@ -153,47 +153,16 @@ const PRESENCE_GLOBS: &[&str] = &[
     "**/.git/HEAD",
 ];
 
-/// All globs, content ones first (see [`content_globs`] and [`presence_globs`]).
-const ALL_GLOBS: &[&str] = &[
-    // content: CONTENT_GLOBS
-    "etc/ssh/sshd_config.d/*",
-    "etc/sudoers.d/*",
-    "home/*/.ssh/authorized_keys",
-    "home/*/.ssh/authorized_keys2",
-    "home/*/.rhosts",
-    "home/*/.shosts",
-    // content: KEY_GLOBS
-    "**/*.pem",
-    "**/*.key",
-    "**/id_rsa",
-    "**/id_dsa",
-    "**/id_ecdsa",
-    "**/id_ed25519",
-    // presence: PRESENCE_GLOBS
-    "etc/ssh/ssh_host_*_key",
-    "usr/bin/sudo",
-    "bin/sudo",
-    "usr/sbin/sudo",
-    "usr/local/bin/sudo",
-    "usr/bin/doas",
-    "usr/sbin/sshd",
-    "sbin/sshd",
-    "var/cache/apt/archives/*.deb",
-    "var/lib/apt/lists/*_Packages*",
-    "var/cache/apk/*",
-    "var/cache/yum/**/*.rpm",
-    "var/cache/yum/**/repomd.xml",
-    "var/cache/dnf/**/*.rpm",
-    "var/cache/dnf/**/repomd.xml",
-    "var/cache/dnf/*.solv",
-    "root/.cache/pip/**",
-    "home/*/.cache/pip/**",
-    "root/.npm/_cacache/**",
-    "home/*/.npm/_cacache/**",
-    "usr/local/share/.cache/yarn/**",
-    "**/.DS_Store",
-    "**/.git/HEAD",
-];
+/// All globs, content ones first (see [`content_globs`] and [`presence_globs`]), built
+/// once from the three lists so they cannot drift apart.
+static ALL_GLOBS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    CONTENT_GLOBS
+        .iter()
+        .chain(KEY_GLOBS)
+        .chain(PRESENCE_GLOBS)
+        .copied()
+        .collect()
+});
 const CONTENT_GLOB_COUNT: usize = CONTENT_GLOBS.len() + KEY_GLOBS.len();
 
 /// Exact paths whose content (and mode) the checks need.
@@ -207,7 +176,7 @@ pub fn wanted_paths() -> &'static [&'static str] {
 /// more components; everything else is literal. [`wanted`] applies them (and the
 /// trust-store exclusions), so the engine need not implement the syntax.
 pub fn wanted_globs() -> &'static [&'static str] {
-    ALL_GLOBS
+    &ALL_GLOBS
 }
 
 /// Globs whose matching files' content is needed.
