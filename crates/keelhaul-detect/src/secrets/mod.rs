@@ -29,7 +29,7 @@ use text::Glob;
 
 /// Version of the builtin rules; bump whenever [`SecretScanner::builtin`] changes what it
 /// reports (it keys the layer cache through [`SecretScanner::fingerprint`]).
-pub const RULES_VERSION: u32 = 1;
+pub const RULES_VERSION: u32 = 2;
 
 /// Default cap on the size of files [`SecretScanner::wants`] accepts: 10 MiB.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
@@ -125,6 +125,32 @@ pub struct SecretScanner {
     max_file_size: u64,
     /// Canonical text of the custom configuration (empty for builtin only).
     custom: String,
+}
+
+/// Allowances every scanner has: URL credentials and JWTs inside installed packages' own
+/// sources are doc-string examples (werkzeug's `uri_to_iri`, PyJWT's README,
+/// hosted-git-info's comments), not an image's leaked credentials. Specific token rules
+/// (AWS, GitHub, …) still apply there.
+fn builtin_allows() -> Vec<Allow> {
+    const RULES: &[&str] = &["password-in-url", "jwt"];
+    const TREES: &[&str] = &[
+        "**/site-packages/**",
+        "**/dist-packages/**",
+        "**/node_modules/**",
+        "**/gems/**",
+    ];
+    RULES
+        .iter()
+        .flat_map(|rule| {
+            TREES.iter().filter_map(move |tree| {
+                Some(Allow {
+                    rule: Some((*rule).to_owned()),
+                    path: Some(Glob::new(tree).ok()?),
+                    regex: None,
+                })
+            })
+        })
+        .collect()
 }
 
 /// Packaging roots under which test/example directories hold upstream test fixtures.
@@ -474,6 +500,7 @@ impl SecretScanner {
         max_file_size: u64,
         custom: String,
     ) -> SecretScanner {
+        let allows: Vec<Allow> = builtin_allows().into_iter().chain(allows).collect();
         // one pattern per distinct keyword, mapped to every rule that uses it
         let mut patterns: Vec<String> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();

@@ -841,3 +841,24 @@ fn throughput() {
         hot.len() as f64 / 1e6 / secs
     );
 }
+
+#[test]
+fn url_credentials_in_package_sources_are_doc_examples() {
+    let scanner = SecretScanner::builtin();
+    let line = b"    >>> uri_to_iri('http://alice:Zq8vN3pLr7Tx@example.org/')\nDB = 'postgres://app:Zq8vN3pLr7Tx@db.internal:5432/app'\n";
+    let in_package = scanner.scan(
+        "usr/local/lib/python3.11/site-packages/werkzeug/urls.py",
+        line,
+    );
+    assert!(
+        in_package.iter().all(|f| f.rule_id != "password-in-url"),
+        "{in_package:?}"
+    );
+    let in_app = scanner.scan("app/settings.py", line);
+    assert!(
+        in_app
+            .iter()
+            .any(|f| f.rule_id == "password-in-url" && f.line == Some(2)),
+        "{in_app:?}"
+    );
+}
