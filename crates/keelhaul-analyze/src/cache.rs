@@ -8,7 +8,7 @@ use keelhaul_core::Digest;
 use crate::facts::LayerFacts;
 
 /// Bumped when the shape of [`LayerFacts`] changes, so old entries are never misread.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// A directory of cached layer analyses.
 #[derive(Debug, Clone)]

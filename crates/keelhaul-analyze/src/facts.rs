@@ -118,4 +118,81 @@ pub struct LayerFacts {
     /// Counters.
     #[serde(default)]
     pub stats: LayerStats,
+    /// Every regular file and directory of the layer, as [`path_key`]s, when an analyzer
+    /// asked for special modes: a lower layer's setuid or world-writable entry that this
+    /// layer rewrites with a safe mode is no longer the image's.
+    #[serde(default, skip_serializing_if = "PathKeys::is_empty")]
+    pub entries: PathKeys,
+}
+
+/// A path's key in [`LayerFacts::entries`]: the first 8 bytes of its SHA-256. Collisions
+/// would let an upper layer hide a lower finding, so the key must resist second preimages
+/// (a layer is untrusted input); SHA-256 runs on SHA-NI here, so it costs little.
+pub fn path_key(path: &str) -> u64 {
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(path.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&d[..8]);
+    u64::from_le_bytes(first)
+}
+
+/// A sorted set of [`path_key`]s, stored in the layer cache as one base64 string (a JSON
+/// array of a million numbers would be three times the size).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathKeys(Vec<u64>);
+
+impl PathKeys {
+    /// No keys.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds a key (call [`PathKeys::seal`] before lookups).
+    pub fn push(&mut self, key: u64) {
+        self.0.push(key);
+    }
+
+    /// Sorts and deduplicates.
+    pub fn seal(&mut self) {
+        self.0.sort_unstable();
+        self.0.dedup();
+    }
+
+    /// Whether `path` is among the keys.
+    pub fn contains(&self, path: &str) -> bool {
+        self.0.binary_search(&path_key(path)).is_ok()
+    }
+}
+
+impl Serialize for PathKeys {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine as _;
+        let bytes: Vec<u8> = self.0.iter().flat_map(|k| k.to_le_bytes()).collect();
+        s.serialize_str(&base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes))
+    }
+}
+
+impl<'de> Deserialize<'de> for PathKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use base64::Engine as _;
+        let text = String::deserialize(d)?;
+        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(text)
+            .map_err(serde::de::Error::custom)?;
+        if bytes.len() % 8 != 0 {
+            return Err(serde::de::Error::custom(
+                "path keys are not a whole number of u64",
+            ));
+        }
+        let mut keys: Vec<u64> = bytes
+            .chunks_exact(8)
+            .map(|c| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(c);
+                u64::from_le_bytes(b)
+            })
+            .collect();
+        keys.sort_unstable();
+        Ok(PathKeys(keys))
+    }
 }

@@ -36,6 +36,6 @@ pub use decompress::{BombError, Compression};
 pub use engine::{
     LayerEngine, LayerError, LayerErrorKind, LayerResult, Limits, NoProgress, Progress,
 };
-pub use facts::{Artifact, Fact, LayerFacts, LayerStats};
+pub use facts::{Artifact, Fact, LayerFacts, LayerStats, PathKeys, path_key};
 pub use view::{ImageView, LinkError};
 pub use walk::{FILE_MODES, is_special_mode};

@@ -211,11 +211,13 @@ impl<'a> Walker<'a> {
             }
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 let mode = entry.header().mode().unwrap_or(0);
+                self.record_entry(&path);
                 self.special_mode(&path, mode, entry.header(), false);
                 self.file(&path, size, mode, entry)?;
             }
             tar::EntryType::Directory => {
                 let mode = entry.header().mode().unwrap_or(0);
+                self.record_entry(&path);
                 self.special_mode(&path, mode, entry.header(), true);
             }
             _ => {}
@@ -238,6 +240,13 @@ impl<'a> Walker<'a> {
                     mode: mode & 0o7777,
                 },
             });
+        }
+    }
+
+    /// Remembers that this layer writes `path` (see `LayerFacts::entries`).
+    fn record_entry(&mut self, path: &str) {
+        if self.set.wants_special_modes() {
+            self.facts.entries.push(crate::facts::path_key(path));
         }
     }
 
@@ -448,6 +457,7 @@ impl<'a> Walker<'a> {
                 }
             } else if ft.is_file() || ft.is_dir() {
                 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+                self.record_entry(&path);
                 if self.set.wants_special_modes()
                     && let Ok(meta) = entry.metadata()
                     && is_special_mode(meta.permissions().mode(), ft.is_dir())
@@ -528,6 +538,7 @@ impl<'a> Walker<'a> {
         }
         self.facts.matched.sort();
         self.facts.matched.dedup();
+        self.facts.entries.seal();
         self.facts
     }
 }

@@ -246,6 +246,11 @@ pub(crate) fn collect(
                 fs.modes.insert(artifact.path.clone(), *mode);
                 fs.present.insert(artifact.path.clone(), digest.clone());
             }
+            // A later layer that rewrites the path with a safe mode wins.
+            (Fact::Mode { .. }, FILE_MODES)
+                if facts[layer + 1..]
+                    .iter()
+                    .any(|upper| upper.entries.contains(&artifact.path)) => {}
             (
                 Fact::Mode {
                     mode,

@@ -225,3 +225,49 @@ fn scanners_none_reads_no_content_and_rules_dirs_load() {
         report["malware"]
     );
 }
+
+#[test]
+fn a_later_layer_that_rewrites_a_risky_mode_wins() {
+    let s = tempfile::tempdir().unwrap();
+    let image = Image::new()
+        .layer(
+            Layer::new()
+                .file_mode("usr/local/bin/tool", "v1", 0o4755)
+                .file_mode("usr/local/bin/other", "v1", 0o4755)
+                .file_mode("srv/shared", "v1", 0o666),
+        )
+        // Rewrites `tool` without the setuid bit and `shared` without world write; leaves
+        // `other` alone.
+        .layer(
+            Layer::new()
+                .file_mode("usr/local/bin/tool", "v2", 0o755)
+                .file_mode("srv/shared", "v2", 0o644),
+        );
+    let archive = s.path().join("modes.tar");
+    image.write_docker_archive(&archive, "t/modes:1");
+    let target = format!("docker-archive:{}", archive.display());
+    let report = keelhaul(
+        s.path(),
+        &[
+            "scan",
+            &target,
+            "--format",
+            "json",
+            "--no-cache",
+            "--scanners",
+            "baseline",
+        ],
+    )
+    .success()
+    .json();
+    let paths: Vec<(String, String)> = ids(&report, "baseline", "id")
+        .into_iter()
+        .filter(|(id, _)| id == "KH-IMG-031" || id == "KH-IMG-033")
+        .collect();
+    assert_eq!(
+        paths,
+        vec![("KH-IMG-031".to_owned(), "usr/local/bin/other".to_owned())],
+        "{:#}",
+        report["baseline"]
+    );
+}
