@@ -5,9 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
-
-use crate::peers::{PeerArtifact, trivy};
+use crate::peers::PeerArtifact;
 use crate::tools::{cached_artifact, run};
 use crate::{have, persistent_cache};
 
@@ -122,7 +120,6 @@ pub fn pom_properties(group: &str, artifact: &str, version: &str) -> Vec<u8> {
 /// it here. Offline, Trivy identifies jars by their `pom.properties` and never queries the
 /// index, so an empty one changes nothing else.
 pub fn trivy_artifacts_with_java_db(input: &Path, rootfs: bool) -> Vec<PeerArtifact> {
-    let trivy = trivy().expect("trivy");
     let cache = tempfile::tempdir().unwrap();
     let c = cache.path();
     let db = c.join("java-db");
@@ -140,58 +137,5 @@ pub fn trivy_artifacts_with_java_db(input: &Path, rootfs: bool) -> Vec<PeerArtif
         r#"{"Version":1,"NextUpdate":"2999-01-01T00:00:00Z","UpdatedAt":"2025-01-01T00:00:00Z","DownloadedAt":"2025-01-01T00:00:00Z"}"#,
     )
     .unwrap();
-    let out_file = c.join("out.cdx.json");
-    let mut cmd = Command::new(trivy);
-    if rootfs {
-        cmd.arg("rootfs");
-    } else {
-        cmd.args(["image", "--input"]);
-    }
-    run(cmd
-        .arg(input)
-        .arg("--cache-dir")
-        .arg(c)
-        .args([
-            "--cache-backend",
-            "memory",
-            "--skip-db-update",
-            "--skip-java-db-update",
-            "--offline-scan",
-            "--skip-check-update",
-            "-q",
-        ])
-        .args(["--format", "cyclonedx", "-o"])
-        .arg(&out_file));
-    let doc: Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
-    doc["components"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["purl"].is_string())
-        .map(|c| {
-            let purl = c["purl"].as_str().unwrap_or_default().to_owned();
-            let paths = c["properties"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|p| p["name"] == "aquasecurity:trivy:FilePath")
-                .filter_map(|p| {
-                    p["value"]
-                        .as_str()
-                        .map(|v| v.trim_start_matches('/').to_owned())
-                })
-                .collect();
-            PeerArtifact {
-                purl_type: purl
-                    .strip_prefix("pkg:")
-                    .and_then(|p| p.split('/').next())
-                    .unwrap_or_default()
-                    .to_owned(),
-                name: c["name"].as_str().unwrap_or_default().to_owned(),
-                version: c["version"].as_str().unwrap_or_default().to_owned(),
-                paths,
-                purl,
-            }
-        })
-        .collect()
+    crate::peers::trivy_artifacts_in(c, input, rootfs)
 }

@@ -209,9 +209,14 @@ pub fn syft_artifacts(source: &str) -> Vec<PeerArtifact> {
 /// Everything Trivy reports for an image archive or layout (`rootfs = false`) or a
 /// directory (`rootfs = true`), from its CycloneDX output (no vulnerability DB needed).
 pub fn trivy_artifacts(input: &Path, rootfs: bool) -> Vec<PeerArtifact> {
-    let trivy = trivy().expect("trivy");
     let cache = tempfile::tempdir().unwrap();
-    let c = cache.path();
+    trivy_artifacts_in(cache.path(), input, rootfs)
+}
+
+/// [`trivy_artifacts`] with `c` as Trivy's cache directory, for callers that put
+/// databases there first.
+pub(crate) fn trivy_artifacts_in(c: &Path, input: &Path, rootfs: bool) -> Vec<PeerArtifact> {
+    let trivy = trivy().expect("trivy");
     let out_file = c.join("out.cdx.json");
     let mut cmd = Command::new(trivy);
     if rootfs {
