@@ -32,6 +32,6 @@ pub use detect::{BaselineFinding, MalwareFinding, MalwareKind, SecretFinding};
 pub use digest::{Digest, DigestError, Hasher};
 pub use hint::Hint;
 pub use os::OsRelease;
-pub use package::{Ecosystem, Evidence, Location, Package, purl_for};
+pub use package::{Ecosystem, Evidence, Location, Package, pep503_name, purl_for};
 pub use platform::{Platform, PlatformError};
 pub use vuln::{Cvss, FindingClass, FixStatus, PackageRef, Severity, SeverityError, Vulnerability};

@@ -260,6 +260,25 @@ impl Package {
     }
 }
 
+/// A Python project name normalised per PEP 503: lowercase, each run of `-`, `_` and `.`
+/// one `-` (`Foo.-_Bar` → `foo-bar`), as pip and PyPI compare names.
+pub fn pep503_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_run = false;
+    for c in name.trim().chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !in_run {
+                out.push('-');
+            }
+            in_run = true;
+        } else {
+            out.extend(c.to_lowercase());
+            in_run = false;
+        }
+    }
+    out
+}
+
 /// The purl namespace for a distribution family (`debian`, `ubuntu`, `alpine`, `redhat`, …).
 fn os_namespace(ecosystem: Ecosystem, os: Option<&OsRelease>) -> String {
     match os.map(|o| o.family.as_str()) {

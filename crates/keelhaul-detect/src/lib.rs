@@ -11,3 +11,18 @@
 pub mod baseline;
 pub mod malware;
 pub mod secrets;
+
+/// A path as the detectors compare it: no leading `/` or `./` (any mix of them), the
+/// layer walker's spelling.
+pub(crate) fn normalize_path(path: &str) -> &str {
+    let mut p = path;
+    loop {
+        if let Some(rest) = p.strip_prefix("./") {
+            p = rest;
+        } else if let Some(rest) = p.strip_prefix('/') {
+            p = rest;
+        } else {
+            return p;
+        }
+    }
+}

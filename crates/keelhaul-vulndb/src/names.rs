@@ -7,22 +7,7 @@
 pub fn normalize_name(ecosystem: &str, name: &str) -> String {
     let base = ecosystem.split(':').next().unwrap_or(ecosystem);
     match base {
-        "PyPI" => {
-            let mut out = String::with_capacity(name.len());
-            let mut sep = false;
-            for c in name.trim().chars() {
-                if matches!(c, '-' | '_' | '.') {
-                    sep = true;
-                } else {
-                    if sep && !out.is_empty() {
-                        out.push('-');
-                    }
-                    sep = false;
-                    out.extend(c.to_lowercase());
-                }
-            }
-            out
-        }
+        "PyPI" => keelhaul_core::pep503_name(name),
         "Packagist" | "NuGet" | "RubyGems" => name.trim().to_lowercase(),
         _ => name.trim().to_owned(),
     }

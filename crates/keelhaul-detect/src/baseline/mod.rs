@@ -192,7 +192,7 @@ pub fn presence_globs() -> &'static [&'static str] {
 /// What the engine should record for a non-directory entry at `path` (leading `/` or `./`
 /// tolerated), or `None`. Content wins over presence when both match.
 pub fn wanted(path: &str) -> Option<Want> {
-    let path = normalize(path);
+    let path = crate::normalize_path(path);
     if let Some(p) = WANTED_PATHS.iter().find(|p| **p == path) {
         return Some(Want::Content {
             pattern: p,
@@ -219,19 +219,6 @@ pub fn wanted(path: &str) -> Option<Want> {
         .iter()
         .find(|p| glob_match(p, path))
         .map(|p| Want::Presence { pattern: p })
-}
-
-fn normalize(path: &str) -> &str {
-    let mut p = path;
-    loop {
-        if let Some(rest) = p.strip_prefix("./") {
-            p = rest;
-        } else if let Some(rest) = p.strip_prefix('/') {
-            p = rest;
-        } else {
-            return p;
-        }
-    }
 }
 
 /// Whether `path` matches `pattern` (`*` within a component, `**` across components).

@@ -205,10 +205,6 @@ const BINARY_EXTENSIONS: &[&str] = &[
     ".apk", ".db", ".sqlite", ".pack", ".idx", ".bin", ".dat",
 ];
 
-fn normalize(path: &str) -> &str {
-    path.trim_start_matches("./").trim_start_matches('/')
-}
-
 /// Whether `path` is a test-fixture/example directory of an installed package.
 fn is_package_fixture(path: &str) -> bool {
     let Some(root_at) = PACKAGE_ROOTS
@@ -566,7 +562,7 @@ impl SecretScanner {
     /// extensions, documentation/locale/zoneinfo trees, test fixtures inside installed
     /// packages and paths allowed by a path-only custom allow rule.
     pub fn wants(&self, path: &str, size: u64) -> bool {
-        let path = normalize(path);
+        let path = crate::normalize_path(path);
         if size > self.max_file_size || path.is_empty() {
             return false;
         }
@@ -589,7 +585,7 @@ impl SecretScanner {
     /// Scans one file's content. Binary content (a NUL byte in the first 8 KiB) yields
     /// nothing; invalid UTF-8 and text without line breaks are scanned.
     pub fn scan(&self, path: &str, content: &[u8]) -> Vec<SecretFinding> {
-        let path = normalize(path);
+        let path = crate::normalize_path(path);
         if self.path_allowed(path) || looks_binary(content) {
             return Vec::new();
         }

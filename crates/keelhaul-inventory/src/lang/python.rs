@@ -26,23 +26,9 @@ pub fn analyzers() -> Vec<Box<dyn Analyzer>> {
     ]
 }
 
-/// A project name normalised per PEP 503: lowercase, each run of `-`, `_` and `.` one `-`.
-pub fn normalize_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut in_run = false;
-    for c in name.trim().chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_run {
-                out.push('-');
-            }
-            in_run = true;
-        } else {
-            out.extend(c.to_lowercase());
-            in_run = false;
-        }
-    }
-    out
-}
+/// A project name normalised per PEP 503 (the one definition lives in keelhaul-core, so
+/// inventories and advisories agree on names).
+pub use keelhaul_core::pep503_name as normalize_name;
 
 /// Whether a project name is plausible: PEP 508 allows ASCII letters, digits, `-_.`.
 /// Anything else (a path, a URL, a stray line) is not a package.
