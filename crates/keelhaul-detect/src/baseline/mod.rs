@@ -199,7 +199,7 @@ pub fn wanted(path: &str) -> Option<Want> {
             max_bytes: MAX_CONTENT_BYTES,
         });
     }
-    if let Some(p) = CONTENT_GLOBS.iter().find(|p| glob_match(p, path)) {
+    if let Some(p) = first_match(&CONTENT_SET, CONTENT_GLOBS, path) {
         return Some(Want::Content {
             pattern: p,
             max_bytes: MAX_CONTENT_BYTES,
@@ -208,58 +208,57 @@ pub fn wanted(path: &str) -> Option<Want> {
     if !KEY_GLOB_EXCLUDED_PREFIXES
         .iter()
         .any(|prefix| path.starts_with(prefix))
-        && let Some(p) = KEY_GLOBS.iter().find(|p| glob_match(p, path))
+        && let Some(p) = first_match(&KEY_SET, KEY_GLOBS, path)
     {
         return Some(Want::Content {
             pattern: p,
             max_bytes: MAX_KEY_BYTES,
         });
     }
-    PRESENCE_GLOBS
-        .iter()
-        .find(|p| glob_match(p, path))
-        .map(|p| Want::Presence { pattern: p })
+    first_match(&PRESENCE_SET, PRESENCE_GLOBS, path).map(|p| Want::Presence { pattern: p })
+}
+
+/// The globs compiled once (`wanted` runs for every file the engine hands over).
+static CONTENT_SET: std::sync::LazyLock<globset::GlobSet> =
+    std::sync::LazyLock::new(|| glob_set(CONTENT_GLOBS));
+static KEY_SET: std::sync::LazyLock<globset::GlobSet> =
+    std::sync::LazyLock::new(|| glob_set(KEY_GLOBS));
+static PRESENCE_SET: std::sync::LazyLock<globset::GlobSet> =
+    std::sync::LazyLock::new(|| glob_set(PRESENCE_GLOBS));
+
+fn glob(pattern: &str) -> Option<globset::Glob> {
+    // `*` and `?` stay inside one component, `**` crosses them: the engine's semantics.
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .ok()
+}
+
+fn glob_set(patterns: &[&str]) -> globset::GlobSet {
+    let mut builder = globset::GlobSetBuilder::new();
+    for p in patterns {
+        // The lists are constants, checked by the tests; a bad one would match nothing.
+        if let Some(g) = glob(p) {
+            builder.add(g);
+        }
+    }
+    builder
+        .build()
+        .unwrap_or_else(|_| globset::GlobSet::empty())
+}
+
+/// The first pattern of `patterns` (compiled as `set`) that matches `path`.
+fn first_match(
+    set: &globset::GlobSet,
+    patterns: &'static [&'static str],
+    path: &str,
+) -> Option<&'static str> {
+    set.matches(path).into_iter().min().map(|i| patterns[i])
 }
 
 /// Whether `path` matches `pattern` (`*` within a component, `**` across components).
 pub(crate) fn glob_match(pattern: &str, path: &str) -> bool {
-    let pat: Vec<&str> = pattern.split('/').collect();
-    let comps: Vec<&str> = path.split('/').collect();
-    match_components(&pat, &comps)
-}
-
-fn match_components(pat: &[&str], comps: &[&str]) -> bool {
-    match pat.split_first() {
-        None => comps.is_empty(),
-        Some((&"**", rest)) => (0..=comps.len()).any(|i| match_components(rest, &comps[i..])),
-        Some((first, rest)) => match comps.split_first() {
-            Some((c, crest)) => match_component(first, c) && match_components(rest, crest),
-            None => false,
-        },
-    }
-}
-
-/// Wildcard match of one component: `*` any run of bytes, `?` one byte.
-fn match_component(pat: &str, s: &str) -> bool {
-    let (p, s) = (pat.as_bytes(), s.as_bytes());
-    let (mut pi, mut si) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while si < s.len() {
-        if pi < p.len() && (p[pi] == b'?' || p[pi] == s[si]) {
-            pi += 1;
-            si += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, si));
-            pi += 1;
-        } else if let Some((sp, ss)) = star {
-            pi = sp + 1;
-            si = ss + 1;
-            star = Some((sp, ss + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
+    glob(pattern).is_some_and(|g| g.compile_matcher().is_match(path))
 }
 
 /// A file or directory with a risky mode, as the engine saw it in the final filesystem.
