@@ -226,7 +226,7 @@ static KEY_SET: std::sync::LazyLock<globset::GlobSet> =
 static PRESENCE_SET: std::sync::LazyLock<globset::GlobSet> =
     std::sync::LazyLock::new(|| glob_set(PRESENCE_GLOBS));
 
-fn glob(pattern: &str) -> Option<globset::Glob> {
+pub(crate) fn glob(pattern: &str) -> Option<globset::Glob> {
     // `*` and `?` stay inside one component, `**` crosses them: the engine's semantics.
     globset::GlobBuilder::new(pattern)
         .literal_separator(true)
