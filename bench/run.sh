@@ -63,8 +63,8 @@ for img in $IMAGES; do
       oci) KT="oci:$CORPUS/oci/$img:latest"; TI="$CORPUS/oci/$img"; ST="oci-dir:$CORPUS/oci/$img";;
       docker) KT="docker-archive:$CORPUS/$img.docker.tar"; TI="$CORPUS/$img.docker.tar"; ST="docker-archive:$CORPUS/$img.docker.tar";;
     esac
-    KCMD="$K scan $KT --no-cache -q -f json -o /dev/null"
-    KCACHED="$K scan $KT --cache-dir $KC -q -f json -o /dev/null"
+    KCMD="$K scan $KT --scanners none --no-cache -q -f json -o /dev/null"
+    KCACHED="$K scan $KT --scanners none --cache-dir $KC -q -f json -o /dev/null"
     $KCACHED  # warm the layer cache
     hyperfine -N --warmup 1 --runs "$RUNS" --export-json "$OUT/$img-$fmt.json" \
       -n keelhaul "$KCMD" -n "keelhaul (cached re-scan)" "$KCACHED" \
