@@ -1,4 +1,6 @@
-//! The on-disk layer cache: one JSON file of [`LayerFacts`] per layer digest and analyzer set.
+//! Where analysed layers are kept: the [`FactsStore`] trait, and [`LayerCache`], its on-disk
+//! implementation (one JSON file of [`LayerFacts`] per layer digest and analyzer set). The
+//! service keeps the same facts in its database so every worker of a fleet shares them.
 
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -9,6 +11,21 @@ use crate::facts::LayerFacts;
 
 /// Bumped when the shape of [`LayerFacts`] changes, so old entries are never misread.
 const FORMAT: u32 = 4;
+
+/// A store of analysed layers, keyed by the analyzer set's fingerprint and a layer key
+/// (the verified layer digest, or a key naming an unverified local file).
+pub trait FactsStore: Send + Sync {
+    /// The stored facts, if any. A store shared by several processes may wait here while
+    /// another one is analysing the same layer, so it is analysed once.
+    fn get(&self, fingerprint: &str, key: &Digest) -> Option<LayerFacts>;
+    /// Store a layer's facts.
+    fn put(&self, fingerprint: &str, key: &Digest, facts: &LayerFacts) -> std::io::Result<()>;
+    /// The analysis of a layer this process said it would do (a `get` miss) failed: let
+    /// others try.
+    fn abandon(&self, _fingerprint: &str, _key: &Digest) {}
+    /// Where the store lives, for messages.
+    fn describe(&self) -> String;
+}
 
 /// A directory of cached layer analyses.
 #[derive(Debug, Clone)]
@@ -37,9 +54,15 @@ impl LayerCache {
             key.hex()
         ))
     }
+}
+
+impl FactsStore for LayerCache {
+    fn describe(&self) -> String {
+        self.dir.display().to_string()
+    }
 
     /// The cached facts for a layer, if present and readable.
-    pub fn get(&self, fingerprint: &str, key: &Digest) -> Option<LayerFacts> {
+    fn get(&self, fingerprint: &str, key: &Digest) -> Option<LayerFacts> {
         let path = self.entry(fingerprint, key);
         let file = std::fs::File::open(&path).ok()?;
         match serde_json::from_reader(BufReader::new(file)) {
@@ -53,7 +76,7 @@ impl LayerCache {
 
     /// Store a layer's facts. Written to a temporary file and renamed, so a concurrent
     /// reader never sees half an entry.
-    pub fn put(&self, fingerprint: &str, key: &Digest, facts: &LayerFacts) -> std::io::Result<()> {
+    fn put(&self, fingerprint: &str, key: &Digest, facts: &LayerFacts) -> std::io::Result<()> {
         let path = self.entry(fingerprint, key);
         let dir = path
             .parent()

@@ -15,7 +15,7 @@ use keelhaul_image::{
 };
 
 use crate::analyzer::AnalyzerSet;
-use crate::cache::LayerCache;
+use crate::cache::FactsStore;
 use crate::decompress::{BombError, BombGuard, Compression, Counted, Decoded, detect};
 use crate::facts::{Fact, LayerFacts};
 use crate::region::{SeekableRegion, hash_in_background};
@@ -172,7 +172,7 @@ fn failed(kind: LayerErrorKind) -> Failure {
 pub struct LayerEngine {
     set: AnalyzerSet,
     limits: Limits,
-    cache: Option<LayerCache>,
+    cache: Option<std::sync::Arc<dyn FactsStore>>,
     threads: usize,
     verify_local: bool,
     /// Held while a big file is buffered for analysis (see `walk::BIG_FILE`).
@@ -205,8 +205,8 @@ impl LayerEngine {
         self
     }
 
-    /// Read and write layer facts in this cache.
-    pub fn with_cache(mut self, cache: Option<LayerCache>) -> LayerEngine {
+    /// Read and write layer facts in this store.
+    pub fn with_cache(mut self, cache: Option<std::sync::Arc<dyn FactsStore>>) -> LayerEngine {
         self.cache = cache;
         self
     }
@@ -381,22 +381,28 @@ impl LayerEngine {
                 {
                     tracing::warn!(
                         "could not write the layer cache in `{}`: {e}",
-                        cache.dir().display()
+                        cache.describe()
                     );
                 }
                 done(facts, false, None)
             }
-            Err((facts, kind, entry)) => done(
-                facts,
-                false,
-                Some(LayerError {
-                    image: image.name.clone(),
-                    index: layer.index,
-                    id: layer_id(layer),
-                    entry,
-                    kind,
-                }),
-            ),
+            Err(failure) => {
+                if let (Some(cache), Some(key)) = (&self.cache, &key) {
+                    cache.abandon(self.set.fingerprint(), key);
+                }
+                let (facts, kind, entry) = failure;
+                done(
+                    facts,
+                    false,
+                    Some(LayerError {
+                        image: image.name.clone(),
+                        index: layer.index,
+                        id: layer_id(layer),
+                        entry,
+                        kind,
+                    }),
+                )
+            }
         }
     }
 

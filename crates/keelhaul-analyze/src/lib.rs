@@ -31,7 +31,7 @@ pub use analyzer::{
     AnalyzeError, Analyzer, AnalyzerId, AnalyzerSet, FileInfo, HEAD_LEN, Interests, Output,
     SetError,
 };
-pub use cache::LayerCache;
+pub use cache::{FactsStore, LayerCache};
 pub use decompress::{BombError, Compression};
 pub use engine::{
     LayerEngine, LayerError, LayerErrorKind, LayerResult, Limits, NoProgress, Progress,

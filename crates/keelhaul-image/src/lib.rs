@@ -9,6 +9,9 @@
 //! * [`Image::open_layer`] gives a layer's stored bytes as [`LayerData`]: a stream (registry),
 //!   a region of a local file (OCI layouts, archives: seekable, so a reader can skip what it
 //!   does not need), or a directory (`dir:` targets).
+//! * [`RegistryClient`] also lists a registry, for services that mirror or index one:
+//!   [`RegistryClient::catalog`], [`RegistryClient::tags`] and [`RegistryClient::describe`]
+//!   (an [`ImageDescription`] of what a tag or digest resolves to).
 //!
 //! Manifests, indexes and configs are verified against their digests here. Layer bytes are
 //! verified by the reader that consumes them ([`VerifyingReader`]), because only that reader
@@ -34,7 +37,9 @@ use std::sync::Arc;
 pub use error::ImageError;
 use keelhaul_core::{Digest, Platform};
 pub use manifest::ImageConfig;
-pub use registry::{Credentials, RegistryOptions};
+pub use registry::{
+    Credentials, ImageDescription, ManifestDescription, RegistryClient, RegistryOptions,
+};
 pub use target::{ArchiveSelector, Reference, Target};
 pub use verify::{DigestMismatch, VerifyingReader};
 

@@ -10,7 +10,7 @@
 #![deny(missing_docs)]
 
 use keelhaul_analyze::{
-    AnalyzerSet, LayerCache, LayerEngine, LayerFacts, Limits, Progress, SetError,
+    AnalyzerSet, FactsStore, LayerCache, LayerEngine, LayerFacts, Limits, Progress, SetError,
 };
 use keelhaul_core::{Digest, Hint};
 use keelhaul_image::{Image, ImageError, OpenOptions, Target};
@@ -50,12 +50,14 @@ impl Hint for ScanError {
 }
 
 /// Settings of a [`Scanner`].
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ScanOptions {
     /// How to open targets.
     pub open: OpenOptions,
     /// Layer cache directory; `None` disables the cache.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// A store of layer facts that takes the place of `cache_dir` (the service's database).
+    pub facts_store: Option<std::sync::Arc<dyn FactsStore>>,
     /// Bounds on hostile layers.
     pub limits: Limits,
     /// Layers analysed at once; 0 means one per core.
@@ -117,7 +119,11 @@ impl Scanner {
         let set = AnalyzerSet::new(analyzers)?;
         let mut engine = LayerEngine::new(set)
             .with_limits(options.limits)
-            .with_cache(options.cache_dir.map(LayerCache::new))
+            .with_cache(options.facts_store.clone().or_else(|| {
+                options.cache_dir.map(|dir| {
+                    std::sync::Arc::new(LayerCache::new(dir)) as std::sync::Arc<dyn FactsStore>
+                })
+            }))
             .with_verify_local(options.verify_local);
         if options.threads > 0 {
             engine = engine.with_threads(options.threads);

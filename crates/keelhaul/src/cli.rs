@@ -70,6 +70,142 @@ pub enum Command {
     /// Build, move and inspect the vulnerability database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Run the service: the REST API and (unless --workers 0) scan workers.
+    ///
+    /// With no flags: an SQLite database and server key in the data directory, two
+    /// in-process workers, listening on 127.0.0.1:8080. With --database-url postgres://…,
+    /// any number of `serve` and `keelhaul worker` processes share one PostgreSQL database.
+    Serve(Box<ServeArgs>),
+    /// Run scan workers only, against a shared PostgreSQL database.
+    Worker(Box<WorkerArgs>),
+    /// Administer the service's store.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// Where the service keeps its state (shared by serve, worker and admin).
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Data directory: the SQLite database (without --database-url) and the server key
+    /// file `server.key` (unless KEELHAUL_SERVER_KEY is set).
+    #[arg(long, value_name = "DIR", env = "KEELHAUL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL (`postgres://user:pass@host/db`) or SQLite (`sqlite://FILE?mode=rwc`).
+    #[arg(long, value_name = "URL", env = "KEELHAUL_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+/// Worker settings (shared by serve and worker).
+#[derive(Debug, Args)]
+pub struct WorkerSettings {
+    /// The vulnerability database the workers match against [default: the user cache
+    /// one, if it exists].
+    #[arg(long, value_name = "FILE", env = "KEELHAUL_VULNDB")]
+    pub vulndb: Option<PathBuf>,
+    /// Content scanners: secret, malware, baseline (all by default; `none` for none).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub scanners: Vec<String>,
+    /// Seconds a job's lease lasts without renewal (a killed worker's job is retried after
+    /// this long).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub lease_seconds: u64,
+    /// Seconds after which a scan ends in TIMEOUT.
+    #[arg(long, value_name = "SECS", default_value_t = 1800)]
+    pub job_timeout: u64,
+    /// Seconds in-flight jobs get to finish on SIGTERM before they are given back.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub grace_seconds: u64,
+}
+
+/// `keelhaul serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080",
+        env = "KEELHAUL_LISTEN"
+    )]
+    pub listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Jobs run at once by in-process workers (0: API only).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub workers: usize,
+    #[command(flatten)]
+    pub worker: WorkerSettings,
+    /// URL that receives a POST with the per-image diff when a re-match changes findings.
+    #[arg(long, value_name = "URL")]
+    pub notify_url: Option<String>,
+    /// Sync every registry this often, in seconds (0: on demand only).
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub sync_interval: u64,
+    /// How often to look for a new vulnerability database version, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub rematch_interval: u64,
+}
+
+/// `keelhaul worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Jobs run at once.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    pub worker: WorkerSettings,
+}
+
+/// `keelhaul admin …`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an access key for a tenant (the tenant is created if new).
+    CreateKey(CreateKeyArgs),
+    /// Set a tenant's scan quota and how many tasks it may run at once.
+    SetQuota(SetQuotaArgs),
+}
+
+/// `keelhaul admin set-quota`.
+#[derive(Debug, Args)]
+pub struct SetQuotaArgs {
+    /// The tenant's name.
+    #[arg(long)]
+    pub tenant: String,
+    /// Image scans the tenant may queue in all (tasks beyond it are refused: BeyondQuata).
+    #[arg(long, value_name = "N")]
+    pub scan_quota: Option<i64>,
+    /// Tasks the tenant may have running at once.
+    #[arg(long, value_name = "N")]
+    pub max_running_tasks: Option<i64>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `keelhaul admin create-key`.
+#[derive(Debug, Args)]
+pub struct CreateKeyArgs {
+    /// The tenant's name.
+    #[arg(long)]
+    pub tenant: String,
+    /// Access levels: read, list, write.
+    #[arg(long, value_name = "LIST", default_value = "read,list")]
+    pub levels: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = KeyFormat::Text)]
+    pub format: KeyFormat,
+}
+
+/// `admin create-key --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyFormat {
+    /// Lines for people.
+    Text,
+    /// `{"tenant", "project_id", "access_key_id", "access_key_secret", "levels"}`.
+    Json,
 }
 
 /// The default database: `keelhaul/db/keelhaul.db` in the user cache directory.

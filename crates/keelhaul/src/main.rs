@@ -10,7 +10,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let printer = printer::Printer::new(&cli.global);
+    let service = matches!(
+        cli.command,
+        cli::Command::Serve(_) | cli::Command::Worker(_)
+    );
+    let printer = printer::Printer::new(&cli.global, service);
     match commands::run(cli, &printer) {
         Ok(status) => status.into(),
         Err(e) => {

@@ -31,9 +31,12 @@ fn color_allowed(choice: ColorChoice, is_terminal: bool) -> bool {
 }
 
 impl Printer {
-    pub fn new(args: &GlobalArgs) -> Printer {
+    /// A printer; `service` (serve, worker) logs at info level with timestamps, as a
+    /// long-running process should.
+    pub fn new(args: &GlobalArgs, service: bool) -> Printer {
         let stderr_tty = std::io::stderr().is_terminal();
         let filter = match args.verbose {
+            0 if service => "info",
             0 => "warn",
             1 => "info",
             2 => "debug",
@@ -47,13 +50,16 @@ impl Printer {
             .unwrap_or_else(|_| {
                 tracing_subscriber::EnvFilter::new(format!("{level},rustls={rustls}"))
             });
-        let _ = tracing_subscriber::fmt()
+        let builder = tracing_subscriber::fmt()
             .with_env_filter(env_filter)
             .with_writer(std::io::stderr)
             .with_ansi(color_allowed(args.color, stderr_tty))
-            .without_time()
-            .with_target(args.verbose >= 2)
-            .try_init();
+            .with_target(args.verbose >= 2);
+        let _ = if service {
+            builder.try_init()
+        } else {
+            builder.without_time().try_init()
+        };
         Printer {
             quiet: args.quiet,
             color_stderr: color_allowed(args.color, stderr_tty),

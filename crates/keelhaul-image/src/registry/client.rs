@@ -80,6 +80,34 @@ pub enum RegistryError {
         /// What went wrong.
         reason: String,
     },
+    /// A repository operation on a client made with [`RegistryClient::for_registry`],
+    /// which names no repository.
+    #[error("No repository named for registry `{registry}`")]
+    NoRepository {
+        /// The registry host.
+        registry: String,
+    },
+    /// A listing (catalog, tags, index children) is longer than keelhaul accepts.
+    #[error("{what} in `{registry}` lists more than {limit} entries")]
+    TooMany {
+        /// The registry host.
+        registry: String,
+        /// What was being listed.
+        what: String,
+        /// The limit.
+        limit: usize,
+    },
+    /// The registry answered with something the Distribution API does not allow: a body
+    /// of the wrong shape, or pagination that does not advance or leaves the registry.
+    #[error("Registry `{registry}` sent an invalid answer for {what}: {reason}")]
+    Invalid {
+        /// The registry host.
+        registry: String,
+        /// What was asked for.
+        what: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// Reading a response body failed.
     #[error("Reading {what} from `{registry}` failed")]
     Read {
@@ -113,6 +141,9 @@ impl Hint for RegistryError {
             RegistryError::NotFound { .. } => {
                 Some("Check the repository name, tag or digest".into())
             }
+            RegistryError::NoRepository { .. } => Some(
+                "Make a client for one repository with `RegistryClient::with_repository`".into(),
+            ),
             _ => None,
         }
     }
@@ -126,7 +157,18 @@ struct State {
     auth: Option<(HeaderValue, Option<Instant>)>,
 }
 
-/// A client for one repository of one registry.
+/// What a request needs access to, which decides the token scope asked for when the
+/// registry's challenge names none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    /// Pull from the client's repository (`repository:NAME:pull`).
+    Pull,
+    /// List the registry's repositories (`registry:catalog:*`).
+    Catalog,
+}
+
+/// A client for one repository of one registry, or (made with
+/// [`RegistryClient::for_registry`]) for the registry as a whole.
 pub struct RegistryClient {
     http: Client,
     registry: String,
@@ -179,9 +221,95 @@ impl RegistryClient {
         })
     }
 
+    /// A client for registry-wide operations ([`RegistryClient::catalog`]) on `registry`
+    /// (`host` or `host:port`, as in a [`Reference`]; `docker.io` means Docker Hub).
+    ///
+    /// It names no repository: repository operations on it fail with
+    /// [`RegistryError::NoRepository`]; [`RegistryClient::with_repository`] makes a client
+    /// for one of the registry's repositories.
+    pub fn for_registry(
+        registry: &str,
+        options: &RegistryOptions,
+    ) -> Result<RegistryClient, ImageError> {
+        let valid = !registry.is_empty()
+            && registry.len() <= 255
+            && registry
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+            && !registry.starts_with(['.', '-', ':']);
+        if !valid {
+            return Err(ImageError::Target {
+                target: registry.to_owned(),
+                reason: "a registry is a host name or address, with an optional `:port`".into(),
+            });
+        }
+        let reference = Reference {
+            registry: registry.to_owned(),
+            repository: String::new(),
+            tag: None,
+            digest: None,
+        };
+        Ok(RegistryClient::new(&reference, options)?)
+    }
+
+    /// A client for `repository` of the same registry, with the same options and
+    /// credentials; it shares this client's connection pool but not its token (tokens
+    /// are scoped to a repository).
+    ///
+    /// `repository` must be a Distribution repository name (lowercase letters, digits and
+    /// `._-`, each `/`-separated component starting with a letter or digit), as the
+    /// catalog lists them.
+    pub fn with_repository(&self, repository: &str) -> Result<RegistryClient, ImageError> {
+        let valid = !repository.is_empty()
+            && repository.len() <= 255
+            && repository.split('/').all(|part| {
+                part.bytes()
+                    .next()
+                    .is_some_and(|b| b.is_ascii_alphanumeric())
+                    && part.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
+                    })
+            });
+        if !valid {
+            return Err(ImageError::Target {
+                target: format!("{}/{repository}", self.registry),
+                reason:
+                    "repository names are lowercase letters, digits and `._-`, separated by `/`"
+                        .into(),
+            });
+        }
+        Ok(RegistryClient {
+            http: self.http.clone(),
+            registry: self.registry.clone(),
+            host: self.host.clone(),
+            repository: repository.to_owned(),
+            allow_http: self.allow_http,
+            credentials: self.credentials.clone(),
+            retries: self.retries,
+            state: Mutex::new(State {
+                base: self.state().base.clone(),
+                auth: None,
+            }),
+        })
+    }
+
+    /// The registry host, as given.
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    /// The repository; empty for a client made with [`RegistryClient::for_registry`].
+    pub fn repository(&self) -> &str {
+        &self.repository
+    }
+
     /// `registry/repository`, for messages.
     pub fn reference_name(&self) -> String {
-        format!("{}/{}", self.registry, self.repository)
+        if self.repository.is_empty() {
+            self.registry.clone()
+        } else {
+            format!("{}/{}", self.registry, self.repository)
+        }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -190,8 +318,9 @@ impl RegistryClient {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Find out whether the registry speaks HTTPS or (where allowed) plain HTTP.
-    fn base(&self) -> Result<String, RegistryError> {
+    /// Find out whether the registry speaks HTTPS or (where allowed) plain HTTP: the
+    /// `scheme://host` every API URL starts with.
+    pub(super) fn base(&self) -> Result<String, RegistryError> {
         if let Some(b) = &self.state().base {
             return Ok(b.clone());
         }
@@ -259,10 +388,13 @@ impl RegistryClient {
         HeaderValue::from_str(&format!("Basic {raw}")).ok()
     }
 
-    fn unauthorized(&self, detail: impl Into<String>) -> RegistryError {
+    fn unauthorized(&self, access: Access, detail: impl Into<String>) -> RegistryError {
         RegistryError::Unauthorized {
             registry: self.registry.clone(),
-            repository: self.repository.clone(),
+            repository: match access {
+                Access::Pull => self.repository.clone(),
+                Access::Catalog => "_catalog".to_owned(),
+            },
             // Naming the user tells a rejected login from a missing one, and the user
             // which credentials (flags or an auth file) were tried.
             user: self.credentials.as_ref().map(|c| c.username.clone()),
@@ -271,19 +403,19 @@ impl RegistryClient {
     }
 
     /// Answer a 401 challenge: Basic with our credentials, or a bearer token.
-    fn authenticate(&self, header: Option<&str>) -> Result<(), RegistryError> {
-        let challenge = header
-            .and_then(Challenge::parse)
-            .ok_or_else(|| self.unauthorized("401 without a usable WWW-Authenticate challenge"))?;
+    fn authenticate(&self, header: Option<&str>, access: Access) -> Result<(), RegistryError> {
+        let challenge = header.and_then(Challenge::parse).ok_or_else(|| {
+            self.unauthorized(access, "401 without a usable WWW-Authenticate challenge")
+        })?;
         let (value, expires) = match challenge {
             Challenge::Basic => {
                 let c = self
                     .credentials
                     .as_ref()
-                    .ok_or_else(|| self.unauthorized("credentials required"))?;
+                    .ok_or_else(|| self.unauthorized(access, "credentials required"))?;
                 (
                     Self::basic_header(c).ok_or_else(|| {
-                        self.unauthorized("credentials are not valid header text")
+                        self.unauthorized(access, "credentials are not valid header text")
                     })?,
                     None,
                 )
@@ -292,7 +424,7 @@ impl RegistryClient {
                 realm,
                 service,
                 scope,
-            } => self.fetch_token(&realm, service.as_deref(), scope.as_deref())?,
+            } => self.fetch_token(&realm, service.as_deref(), scope.as_deref(), access)?,
         };
         self.state().auth = Some((value, expires));
         Ok(())
@@ -303,6 +435,7 @@ impl RegistryClient {
         realm: &str,
         service: Option<&str>,
         scope: Option<&str>,
+        access: Access,
     ) -> Result<(HeaderValue, Option<Instant>), RegistryError> {
         #[derive(Deserialize)]
         struct TokenReply {
@@ -323,7 +456,11 @@ impl RegistryClient {
         if url.scheme() != "https" && !plain_http {
             return Err(token_err("realm is neither https nor http".into()));
         }
-        let default_scope = format!("repository:{}:pull", self.repository);
+        // The scope the challenge names wins; without one, the scope this request needs.
+        let default_scope = match access {
+            Access::Pull => format!("repository:{}:pull", self.repository),
+            Access::Catalog => "registry:catalog:*".to_owned(),
+        };
         let mut query: Vec<(&str, &str)> = vec![("scope", scope.unwrap_or(&default_scope))];
         if let Some(s) = service {
             query.push(("service", s));
@@ -343,7 +480,9 @@ impl RegistryClient {
         match resp.status() {
             s if s.is_success() => {}
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                return Err(self.unauthorized(format!("token server said {}", resp.status())));
+                return Err(
+                    self.unauthorized(access, format!("token server said {}", resp.status()))
+                );
             }
             s => return Err(token_err(format!("status {s}"))),
         }
@@ -422,9 +561,26 @@ impl RegistryClient {
         range_from: u64,
         what: &str,
     ) -> Result<Response, RegistryError> {
+        if self.repository.is_empty() {
+            return Err(RegistryError::NoRepository {
+                registry: self.registry.clone(),
+            });
+        }
         let url = format!("{}/v2/{}/{path}", self.base()?, self.repository);
+        self.get_url(&url, accept, range_from, what, Access::Pull)
+    }
+
+    /// GET `url` (on this registry), authenticating on a 401 challenge for `access`.
+    pub(super) fn get_url(
+        &self,
+        url: &str,
+        accept: &[&str],
+        range_from: u64,
+        what: &str,
+        access: Access,
+    ) -> Result<Response, RegistryError> {
         let build = || {
-            let mut req = self.http.get(&url);
+            let mut req = self.http.get(url);
             if let Some(a) = self.current_auth() {
                 req = req.header(AUTHORIZATION, a);
             }
@@ -443,7 +599,7 @@ impl RegistryClient {
                 .get(WWW_AUTHENTICATE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            self.authenticate(challenge.as_deref())?;
+            self.authenticate(challenge.as_deref(), access)?;
             resp = self.send_with_retries(build, what)?;
         }
         let status = resp.status();
@@ -452,7 +608,7 @@ impl RegistryClient {
         }
         let message = error_message(resp);
         Err(match status {
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => self.unauthorized(message),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => self.unauthorized(access, message),
             StatusCode::NOT_FOUND => RegistryError::NotFound {
                 registry: self.registry.clone(),
                 what: what.to_owned(),
@@ -467,7 +623,8 @@ impl RegistryClient {
         })
     }
 
-    fn read_small(&self, resp: Response, what: &str) -> Result<Vec<u8>, ImageError> {
+    /// Read a whole response body of at most [`MAX_DOCUMENT_BYTES`].
+    pub(super) fn read_small(&self, resp: Response, what: &str) -> Result<Vec<u8>, ImageError> {
         let mut buf = Vec::new();
         resp.take(MAX_DOCUMENT_BYTES + 1)
             .read_to_end(&mut buf)

@@ -9,11 +9,17 @@
 //! Authentication follows the Docker token protocol: an anonymous request, a `401` with a
 //! `WWW-Authenticate` challenge, then either Basic credentials or a bearer token fetched
 //! from the challenge's realm for the challenge's scope (`repository:NAME:pull` when it names
-//! none). Tokens are cached until they expire.
+//! none, `registry:catalog:*` for the catalog). Tokens are cached until they expire.
+//!
+//! Besides reading images, [`RegistryClient`] lists a registry for services that mirror or
+//! index one: [`RegistryClient::catalog`] (every repository), [`RegistryClient::tags`] and
+//! [`RegistryClient::describe`] (what a tag or digest resolves to: manifests, platforms,
+//! layers, sizes), following `Link` pagination with hard caps.
 
 mod auth;
 mod client;
 mod credentials;
+mod list;
 
 use std::sync::Arc;
 
@@ -21,6 +27,9 @@ pub use auth::Challenge;
 pub use client::{RegistryClient, RegistryError};
 pub use credentials::Credentials;
 use keelhaul_core::Digest;
+pub use list::{
+    DEFAULT_PAGE_SIZE, ImageDescription, MAX_DESCRIBED_MANIFESTS, MAX_LISTED, ManifestDescription,
+};
 
 use crate::manifest::Descriptor;
 use crate::resolve::{images_from, resolve};

@@ -3,6 +3,7 @@
 mod db;
 mod db_update;
 mod scan;
+mod service;
 
 use std::process::ExitCode;
 
@@ -34,5 +35,8 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan::scan(*args, printer),
         Command::Db(command) => db::db(command, printer),
+        Command::Serve(args) => service::serve(*args),
+        Command::Worker(args) => service::worker(*args),
+        Command::Admin(command) => service::admin(command, printer),
     }
 }

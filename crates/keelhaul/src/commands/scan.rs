@@ -41,6 +41,7 @@ pub fn scan(args: ScanArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
             },
         },
         cache_dir,
+        facts_store: None,
         limits: Limits {
             max_ratio: args.max_decompression_ratio,
             ..Limits::default()
@@ -174,14 +175,14 @@ fn policy_from(args: &ScanArgs) -> anyhow::Result<Policy> {
 /// Whether to match vulnerabilities: by default (a missing database is a warning), because
 /// `--scanners vuln` asked (a missing database is an error), or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Wanted {
+pub(crate) enum Wanted {
     Default,
     Explicit,
     No,
 }
 
 /// `--scanners`: every scanner by default; `none` for the inventory only.
-fn scanners_from(list: &[String]) -> anyhow::Result<(Wanted, Scanners)> {
+pub(crate) fn scanners_from(list: &[String]) -> anyhow::Result<(Wanted, Scanners)> {
     if list.is_empty() {
         return Ok((Wanted::Default, Scanners::default()));
     }
