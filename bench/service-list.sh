@@ -22,7 +22,7 @@ mkdir -p "$WORK"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
 cargo build --release -q -p keelhaul
-BIN=target/release/keelhaul
+BIN=${CARGO_TARGET_DIR:-target}/release/keelhaul
 
 psql_db() { psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d "$DB" "$@"; }
 
@@ -48,18 +48,18 @@ INSERT INTO repositories (tenant_id, registry_id, namespace, name, created_at)
 INSERT INTO images (tenant_id, registry_id, registry_kind, region_id, instance_id, repository_id,
     namespace, repository, tag, digest, image_id, platform, size, layers, created_at, updated_at,
     scan_status, progress, last_scan_at, cve, sca, malicious, baseline, secret, unhandled, latest)
-  SELECT t.id, r.id, 'harbor', 'cn-' || (g % 3), 'inst-1', r.id * 1000 + (g % 1000),
-    'ns' || ((g % 1000) % 20), 'ns' || ((g % 1000) % 20) || '/app' || (g % 1000),
-    'v' || (g / 1000), 'sha256:' || md5(t.id || g) || md5(g::text || t.id),
-    'sha256:' || md5(g::text) || md5(t.id), 'linux/amd64', 30000000 + g % 100000000, '[]',
-    1700000000000 + g * 1000, 1700000000000 + g * 1000,
-    (ARRAY['SUCCESS','SUCCESS','SUCCESS','SUCCESS','SUCCESS','SUCCESS','SUCCESS','INIT','FAIL','TIMEOUT'])[1 + g % 10],
-    CASE WHEN g % 10 < 7 THEN 100 ELSE 0 END, 1700000000000 + g * 1000,
-    g % 37, g % 11, CASE WHEN g % 997 = 0 THEN 1 ELSE 0 END, g % 5, g % 3, (g % 37 + g % 11) / 2,
-    CASE WHEN g / 1000 = $per / 1000 - 1 THEN 1 ELSE 0 END
-  FROM tenants t JOIN registries r ON r.tenant_id = t.id, generate_series(0, $per - 1) g;
-UPDATE images SET repository_id = (SELECT p.id FROM repositories p WHERE p.registry_id = images.registry_id AND p.name = images.repository);
-ANALYZE;
+  SELECT p.tenant_id, p.registry_id, 'harbor', 'cn-' || (p.id % 3), 'inst-1', p.id,
+    p.namespace, p.name, 'v' || v, 'sha256:' || md5(p.id || '-' || v) || md5(v || '-' || p.id),
+    'sha256:' || md5(v || '/' || p.id) || md5(p.id || '/' || v), 'linux/amd64',
+    30000000 + (p.id * 7919 + v) % 100000000, '[]',
+    1700000000000 + (p.id * 100 + v) * 1000, 1700000000000 + (p.id * 100 + v) * 1000,
+    (ARRAY['SUCCESS','SUCCESS','SUCCESS','SUCCESS','SUCCESS','SUCCESS','SUCCESS','INIT','FAIL','TIMEOUT'])[1 + (p.id + v) % 10],
+    CASE WHEN (p.id + v) % 10 < 7 THEN 100 ELSE 0 END, 1700000000000 + v * 1000,
+    (p.id + v) % 37, (p.id * 3 + v) % 11, CASE WHEN (p.id + v) % 997 = 0 THEN 1 ELSE 0 END,
+    v % 5, p.id % 3, CASE WHEN (p.id + v) % 4 = 0 THEN 0 ELSE ((p.id + v) % 37 + (p.id * 3 + v) % 11) END,
+    CASE WHEN v = $per / 1000 - 1 THEN 1 ELSE 0 END
+  FROM repositories p, generate_series(0, $per / 1000 - 1) v;
+VACUUM (ANALYZE);
 SQL
 fi
 psql -tA -h 127.0.0.1 -U postgres -d "$DB" -c "SELECT 'images: ' || COUNT(*) FROM images"
@@ -83,6 +83,7 @@ local filters = {
   "page=1&page_size=20&repo_name_contains=app42",
   "page=5&page_size=20&registry_types=harbor&scan_status=SUCCESS",
   "page=1&page_size=20&tags=v42",
+  "page=40&page_size=20&include_index=false",
 }
 math.randomseed(os.time())
 request = function()
@@ -97,9 +98,9 @@ port, key = sys.argv[1], sys.argv[2]
 for f in ["page=1&page_size=20", "page=3&page_size=50&scan_status=FAIL,TIMEOUT", "page=1&page_size=20&namespaces=ns3",
           "page=2&page_size=20&repo_names=ns7/app127", "page=1&page_size=100&region_ids=cn-1&has_risk=true",
           "page=1&page_size=20&repo_name_contains=app42", "page=5&page_size=20&registry_types=harbor&scan_status=SUCCESS",
-          "page=1&page_size=20&tags=v42"]:
+          "page=1&page_size=20&tags=v42", "page=40&page_size=20&include_index=false"]:
     req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/images?{f}", headers={"Authorization": "Bearer " + key})
     body = json.load(urllib.request.urlopen(req))
-    print(f"  {f}: total {body['total']}, items {len(body['items'])}")
+    print(f"  {f}: total {body['total']}{'+' if body.get('total_capped') else ''}, items {len(body['items'])}")
 PY
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/list.lua" "http://127.0.0.1:$PORT"

@@ -101,6 +101,15 @@ CREATE INDEX images_tenant_repo ON images(tenant_id, repository, id);
 CREATE INDEX images_tenant_digest ON images(tenant_id, digest);
 CREATE INDEX images_tenant_status ON images(tenant_id, scan_status, id);
 CREATE INDEX images_tenant_registry ON images(tenant_id, registry_id, id);
+CREATE INDEX images_tenant_namespace ON images(tenant_id, namespace, id);
+CREATE INDEX images_tenant_tag ON images(tenant_id, tag, id);
+CREATE INDEX images_tenant_region ON images(tenant_id, region_id, id);
+CREATE INDEX images_tenant_at_risk ON images(tenant_id, id) WHERE unhandled > 0;
+-- Covers the list filters, so a filtered count or page scan reads the index only.
+CREATE INDEX images_tenant_cover ON images(tenant_id, id, scan_status, registry_kind,
+    region_id, instance_id, namespace, tag, unhandled, is_index, registry_id, repository_id);
+CREATE INDEX images_parent ON images(parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX images_repository_id ON images(repository_id, created_at);
 
 -- What a scan found that re-matching needs: the OS and packages (JSON), per image.
 CREATE TABLE inventories (

@@ -13,7 +13,8 @@ use crate::store::StoreError;
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// A stable code: `InvalidParameter`, `Unauthorized`, `NoPermission`, `NotFound`,
-    /// `Conflict`, `BeyondQuata`, `TaskLimitExceeded`, `PayloadTooLarge`, `ServerError`.
+    /// `Conflict`, `BeyondQuata`, `TaskLimitExceeded`, `PayloadTooLarge`, `UnsupportedMediaType`,
+    /// `MethodNotAllowed`, `ServerError`.
     pub code: String,
     /// What went wrong, for people.
     pub message: String,
@@ -124,19 +125,36 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::internal(e)
+        match e {
+            StoreError::Sql(e) => ApiError::from(e),
+            e => ApiError::internal(e),
+        }
     }
+}
+
+/// Text the database refuses to store (PostgreSQL takes no NUL character): a bad request,
+/// not a server failure.
+fn unstorable_text(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "22021" || code == "22P05")
 }
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        if unstorable_text(&e) {
+            return ApiError::bad_request("text in the request may not contain NUL characters");
+        }
         ApiError::internal(e)
     }
 }
 
 impl From<crate::tenants::TenantError> for ApiError {
     fn from(e: crate::tenants::TenantError) -> Self {
-        ApiError::internal(e)
+        match e {
+            crate::tenants::TenantError::Store(e) => ApiError::from(e),
+            e => ApiError::internal(e),
+        }
     }
 }
 
@@ -172,27 +190,34 @@ pub fn from_rejection(status: StatusCode, text: String) -> ApiError {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "UnsupportedMediaType",
         _ => "InvalidParameter",
     };
-    // serde's messages name the field: "unknown field `x`" / "page: invalid digit".
-    let field = text
-        .split('`')
-        .nth(1)
-        .filter(|_| text.contains("field"))
-        .map(str::to_owned)
-        .or_else(|| {
-            text.rsplit_once(": ")
-                .and_then(|(head, _)| head.rsplit(' ').next())
-                .filter(|f| {
-                    f.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-                })
-                .filter(|f| !f.is_empty())
-                .map(str::to_owned)
-        });
+    // serde's messages (with serde_path_to_error's paths) name the field: "PATH: invalid
+    // type: …", "PATH: unknown field `x`", or without a path at the top level "duplicate
+    // field `x`". Syntax errors and bad path parameters name none.
+    let detail = text
+        .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+        .or_else(|| text.strip_prefix("Failed to deserialize query string: "));
+    let field = detail.and_then(|d| {
+        d.split_once(": ")
+            .map(|(path, _)| path)
+            .filter(|path| {
+                !path.is_empty()
+                    && path
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c))
+            })
+            .or_else(|| {
+                d.split_once("field `")
+                    .and_then(|(_, rest)| rest.split_once('`'))
+                    .map(|(name, _)| name)
+            })
+            .map(str::to_owned)
+    });
     ApiError {
-        status: if status.is_client_error() {
-            status
-        } else {
-            StatusCode::BAD_REQUEST
+        // A body that parses but does not fit (axum's 422) is a 400 like any other bad
+        // parameter: the documented status of every operation that takes a body.
+        status: match status {
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE => status,
+            _ => StatusCode::BAD_REQUEST,
         },
         code,
         message: text,

@@ -146,7 +146,7 @@ pub async fn replace(
     findings: &[NewFinding],
 ) -> Result<FindingDiff, StoreError> {
     let stamp = now_ms();
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     let mut before_sql = Sql::new("SELECT kind, identity FROM findings WHERE image_id = ");
     before_sql.bind(Arg::Int(image_id)).push(" AND kind");
     before_sql.bind_texts(&kinds.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>());

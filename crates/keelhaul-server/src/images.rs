@@ -374,7 +374,7 @@ pub async fn upsert(store: &Store, image: &ImageUpsert) -> Result<(i64, bool), S
             }
             None => (None, None, None),
         };
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     // NULLs never equal each other in a UNIQUE constraint, so the lookup is explicit.
     let existing: Option<(i64, String)> = sqlx::query_as(
         "SELECT id, layers FROM images WHERE tenant_id = $1 \

@@ -46,14 +46,21 @@ impl DbFacts {
         .fetch_optional(self.store.pool())
         .await?;
         let now = now_ms();
+        // A claim whose job lost its lease (its worker died), taken over below.
+        let mut stale = String::new();
         if let Some(row) = &row {
             if let Some(bytes) = row.try_get::<Option<Vec<u8>>, _>(0)? {
                 return Ok(Lookup::Found(bytes));
             }
             let owner: Option<String> = row.try_get(1)?;
             let until: Option<i64> = row.try_get(2)?;
-            if owner.as_deref() != Some(&self.owner) && until.is_some_and(|u| u > now) {
-                return Ok(Lookup::Claimed);
+            if let Some(owner) = owner.filter(|o| *o != self.owner)
+                && until.is_some_and(|u| u > now)
+            {
+                if self.holder_alive(&owner, now).await? {
+                    return Ok(Lookup::Claimed);
+                }
+                stale = owner;
             }
         }
         let until = now + i64::try_from(CLAIM.as_millis()).unwrap_or(i64::MAX);
@@ -62,13 +69,14 @@ impl DbFacts {
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (fingerprint, digest) DO UPDATE \
              SET claimed_by = excluded.claimed_by, claim_until = excluded.claim_until \
              WHERE layer_facts.facts IS NULL AND (layer_facts.claim_until < $5 \
-             OR layer_facts.claimed_by = excluded.claimed_by)",
+             OR layer_facts.claimed_by = excluded.claimed_by OR layer_facts.claimed_by = $6)",
         )
         .bind(fingerprint)
         .bind(key)
         .bind(&self.owner)
         .bind(until)
         .bind(now)
+        .bind(&stale)
         .execute(self.store.pool())
         .await?
         .rows_affected();
@@ -77,6 +85,31 @@ impl DbFacts {
         } else {
             Lookup::Claimed
         })
+    }
+}
+
+impl DbFacts {
+    /// Whether the job that made a claim still holds its lease. Jobs claim in the name
+    /// `LEASE_OWNER/jobID` (worker.rs); a claim in any other name counts as alive. Without
+    /// this, a worker killed mid-analysis held its layers for the whole claim time (ten
+    /// minutes) and every scan needing them, its own job's retry included, waited.
+    async fn holder_alive(&self, owner: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let Some((lease_owner, job)) = owner.rsplit_once("/job") else {
+            return Ok(true);
+        };
+        let Ok(job) = job.parse::<i64>() else {
+            return Ok(true);
+        };
+        let alive: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE id = $1 AND lease_owner = $2 AND state = 'running' \
+             AND lease_until >= $3",
+        )
+        .bind(job)
+        .bind(lease_owner)
+        .bind(now)
+        .fetch_optional(self.store.pool())
+        .await?;
+        Ok(alive.is_some())
     }
 }
 

@@ -148,6 +148,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let mut state = api::AppState::new(store.clone(), key.clone());
     state.metrics = metrics_handle();
     state.vulndb = config.worker.vulndb.clone();
+    state.notify_url = config.notify_url.clone();
     let mut background = Vec::new();
     if let Some(db) = config.worker.vulndb.clone() {
         let (tx, rx) = mpsc::channel(4);
@@ -205,12 +206,36 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `keelhaul worker`: workers only, until SIGTERM.
-pub async fn work(store: StoreConfig, config: WorkerConfig) -> anyhow::Result<()> {
+/// `keelhaul worker`: workers only, until SIGTERM; with `metrics_listen`, also `/metrics`,
+/// `/healthz` and `/readyz` on that address.
+pub async fn work(
+    store: StoreConfig,
+    config: WorkerConfig,
+    metrics_listen: Option<SocketAddr>,
+) -> anyhow::Result<()> {
     let max = u32::try_from(config.concurrency * 3 + 2).unwrap_or(32);
     let (store, key) = store.open(max).await?;
     let shutdown = shutdown_signal();
-    let _ = metrics_handle();
+    if let Some(addr) = metrics_listen {
+        let mut state = api::AppState::new(store.clone(), key.clone());
+        state.metrics = metrics_handle();
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let mut stop = shutdown.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, api::metrics_router(state))
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!("metrics endpoint stopped: {e}");
+            }
+        });
+    } else {
+        let _ = metrics_handle();
+    }
     tracing::info!(
         "keelhaul worker {} running {} jobs at once",
         config.worker_id,

@@ -479,6 +479,11 @@ async fn sync_repository(
         removed += n as usize;
     }
     summary.removed += removed;
+    if removed > 0 {
+        crate::tasks::refresh_unfinished(store, tenant)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     crate::images::refresh_latest(store, repository_id)
         .await
         .map_err(|e| e.to_string())?;
@@ -512,6 +517,7 @@ pub async fn delete(store: &Store, tenant_id: &str, id: i64) -> Result<bool, Sto
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    crate::tasks::refresh_unfinished(store, tenant_id).await?;
     Ok(true)
 }
 

@@ -148,6 +148,16 @@ impl Store {
         &self.pool
     }
 
+    /// A transaction that writes. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): a transaction that reads first and writes later otherwise fails with
+    /// "database is locked" (no busy wait) when another connection wrote in between.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// A query with the backend's spelling of the words that differ.
     pub fn sql<'q>(&self, query: &'q str) -> Cow<'q, str> {
         if !query.contains('{') {

@@ -172,7 +172,7 @@ impl From<TaskError> for ApiError {
                 e.to_string(),
             ),
             TaskError::Invalid(api) => api,
-            TaskError::Store(s) => ApiError::internal(s),
+            TaskError::Store(s) => ApiError::from(s),
         }
     }
 }
@@ -355,9 +355,26 @@ pub async fn get(store: &Store, tenant_id: &str, id: &str) -> Result<Option<Task
 
 /// Recompute a task's counters and state from its jobs.
 pub async fn refresh(store: &Store, task_id: &str) -> Result<(), StoreError> {
+    // One refresh of a task at a time, each reading the jobs after the previous one wrote:
+    // two jobs finishing together otherwise raced, and the refresh that had read the other
+    // job still running could write last, leaving a finished task in PRE_ANALYZER for ever.
+    let mut tx = store.begin_write().await?;
+    let lock = match store.backend() {
+        crate::store::Backend::Postgres => " FOR UPDATE",
+        crate::store::Backend::Sqlite => "",
+    };
+    let current: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT status FROM tasks WHERE id = $1{lock}"
+    )))
+    .bind(task_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(current) = current else {
+        return Ok(());
+    };
     let rows = sqlx::query("SELECT state, COUNT(*) FROM jobs WHERE task_id = $1 GROUP BY state")
         .bind(task_id)
-        .fetch_all(store.pool())
+        .fetch_all(&mut *tx)
         .await?;
     let (mut total, mut done, mut failed, mut active, mut cancelled) =
         (0i64, 0i64, 0i64, 0i64, 0i64);
@@ -383,13 +400,6 @@ pub async fn refresh(store: &Store, task_id: &str) -> Result<(), StoreError> {
         done * 100 / scannable
     };
     let now = now_ms();
-    let current: Option<String> = sqlx::query_scalar("SELECT status FROM tasks WHERE id = $1")
-        .bind(task_id)
-        .fetch_optional(store.pool())
-        .await?;
-    let Some(current) = current else {
-        return Ok(());
-    };
     let (status, result) = if current == "CANCELLED" {
         (
             "CANCELLED".to_owned(),
@@ -431,8 +441,25 @@ pub async fn refresh(store: &Store, task_id: &str) -> Result<(), StoreError> {
     .bind(now)
     .bind(i64::from(terminal))
     .bind(task_id)
-    .execute(store.pool())
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Bring a tenant's unfinished tasks up to date after images were deleted (their jobs go
+/// with them): a task whose images are all gone ends instead of holding one of the tenant's
+/// running-task slots for ever.
+pub async fn refresh_unfinished(store: &Store, tenant_id: &str) -> Result<(), StoreError> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM tasks WHERE tenant_id = $1 AND status IN ('INIT', 'PRE_ANALYZER')",
+    )
+    .bind(tenant_id)
+    .fetch_all(store.pool())
+    .await?;
+    for id in ids {
+        refresh(store, &id).await?;
+    }
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use keelhaul_analyze::{FactsStore, Progress};
@@ -419,19 +419,24 @@ fn scan_blocking(
 /// Progress of one scan, read by the job loop once a second.
 struct JobProgress {
     total: u64,
-    read: AtomicU64,
+    /// Bytes read so far, per layer index (the engine reports running totals per layer).
+    read: std::sync::Mutex<std::collections::BTreeMap<usize, u64>>,
     downloading: AtomicUsize,
-    layers_done: AtomicUsize,
 }
 
 impl JobProgress {
     fn new(total: u64) -> JobProgress {
         JobProgress {
             total,
-            read: AtomicU64::new(0),
+            read: std::sync::Mutex::new(std::collections::BTreeMap::new()),
             downloading: AtomicUsize::new(0),
-            layers_done: AtomicUsize::new(0),
         }
+    }
+
+    fn set(&self, index: usize, bytes: u64) {
+        let mut read = self.read.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = read.entry(index).or_insert(0);
+        *entry = (*entry).max(bytes);
     }
 
     /// The seeds' state and 0–100: downloading and analysing layers (one pass) is 5–70.
@@ -439,7 +444,12 @@ impl JobProgress {
         if self.downloading.load(Ordering::Relaxed) == 0 {
             return ("START", 2);
         }
-        let read = self.read.load(Ordering::Relaxed);
+        let read: u64 = self
+            .read
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .sum();
         let fraction = if self.total == 0 {
             0.0
         } else {
@@ -455,16 +465,12 @@ impl JobProgress {
 }
 
 impl Progress for JobProgress {
-    fn layer_started(&self, _layer: &Layer) {}
-
-    fn layer_advanced(&self, _index: usize, bytes: u64) {
-        // `bytes` is the layer's running total; summing deltas is not possible without
-        // per-layer state, so the largest recent value stands in (good enough for a bar).
-        self.read.fetch_max(bytes, Ordering::Relaxed);
+    fn layer_started(&self, layer: &Layer) {
+        self.set(layer.index, 0);
     }
 
-    fn layer_finished(&self, _index: usize, _from_cache: bool) {
-        self.layers_done.fetch_add(1, Ordering::Relaxed);
+    fn layer_advanced(&self, index: usize, bytes: u64) {
+        self.set(index, bytes);
     }
 }
 

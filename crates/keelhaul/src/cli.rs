@@ -154,6 +154,9 @@ pub struct WorkerArgs {
     /// Jobs run at once.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub concurrency: usize,
+    /// Serve `/metrics`, `/healthz` and `/readyz` on this address.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     #[command(flatten)]
     pub worker: WorkerSettings,
 }

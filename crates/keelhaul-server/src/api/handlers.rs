@@ -232,6 +232,8 @@ pub struct ImageQuery {
     pub repo_name_contains: Option<String>,
     /// Whether to include multi-arch index entries (default true).
     pub include_index: Option<bool>,
+    /// Count every match even past 1,000 (slower on large fleets).
+    pub exact_total: Option<bool>,
 }
 
 impl ImageQuery {
@@ -265,13 +267,20 @@ impl ImageQuery {
     }
 }
 
+/// Past this many matches `total` stops counting (unless `exact_total`): counting a
+/// million rows on every page view is what makes fleet-sized lists slow. Consoles show
+/// "1,000+" and page on.
+const COUNT_CAP: i64 = 1_000;
+
 /// A page of images.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ImageList {
     /// The images.
     pub items: Vec<ImageItem>,
-    /// How many match.
+    /// How many match: exact, or 1,000 with `total_capped` when more do.
     pub total: i64,
+    /// Whether more than `total` images match.
+    pub total_capped: bool,
     /// This page.
     pub page: i64,
     /// Its size.
@@ -306,9 +315,13 @@ fn image_where(tenant_id: &str, query: &ImageQuery) -> Result<Sql, ApiError> {
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
-        sql.push(" AND repository LIKE ");
+        // Matched against the tenant's repositories (thousands), not its images (millions);
+        // the images are then found by repository through their index.
+        sql.push(" AND repository_id IN (SELECT id FROM repositories WHERE tenant_id = ");
+        sql.bind(Arg::Text(tenant_id.to_owned()));
+        sql.push(" AND name LIKE ");
         sql.bind(Arg::Text(format!("%{escaped}%")));
-        sql.push(" ESCAPE '\\'");
+        sql.push(" ESCAPE '\\')");
     }
     if query.include_index == Some(false) {
         sql.push(" AND is_index = 0");
@@ -327,7 +340,14 @@ pub async fn list_images(
     who.require(Level::List)?;
     let (page, size) = query.page()?;
     let filter = image_where(&who.tenant_id, &query)?;
-    let total_query = filter.prefixed("SELECT COUNT(*)");
+    let exact = query.exact_total == Some(true);
+    let total_query = if exact {
+        filter.prefixed("SELECT COUNT(*)")
+    } else {
+        let mut capped = filter.prefixed("SELECT COUNT(*) FROM (SELECT 1");
+        capped.push(&format!(" LIMIT {}) AS matches", COUNT_CAP + 1));
+        capped
+    };
     let mut page_query = filter.prefixed(&format!("SELECT {IMAGE_COLUMNS}"));
     page_query.push(" ORDER BY id DESC LIMIT ");
     page_query.bind(Arg::Int(size)).push(" OFFSET ");
@@ -337,6 +357,7 @@ pub async fn list_images(
         page_query.query().fetch_all(state.store.pool())
     )?;
     let total: i64 = total.try_get(0)?;
+    let total_capped = !exact && total > COUNT_CAP;
     let mut items = rows
         .iter()
         .map(ImageItem::from_row)
@@ -344,7 +365,8 @@ pub async fn list_images(
     fill_associations(&state.store, &mut items).await?;
     Ok(Json(ImageList {
         items,
-        total,
+        total: if total_capped { COUNT_CAP } else { total },
+        total_capped,
         page,
         page_size: size,
     }))
@@ -968,6 +990,12 @@ pub async fn delete_key(
     if n == 0 {
         return Err(ApiError::not_found("access key"));
     }
+    // Refused from now on by this node (others stop within their cache time).
+    state
+        .keys
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -988,9 +1016,14 @@ pub async fn rematch(
             "the server has no vulnerability database: start it with --vulndb FILE",
         ));
     };
-    let summary = crate::rematch::rematch(&state.store, &db, Some(&who.tenant_id), None)
-        .await
-        .map_err(ApiError::internal)?;
+    let summary = crate::rematch::rematch(
+        &state.store,
+        &db,
+        Some(&who.tenant_id),
+        state.notify_url.as_deref(),
+    )
+    .await
+    .map_err(ApiError::internal)?;
     Ok(Json(summary))
 }
 

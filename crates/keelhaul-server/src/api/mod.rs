@@ -39,6 +39,8 @@ pub struct AppState {
     pub rematch: Option<mpsc::Sender<()>>,
     /// The vulnerability database the workers use.
     pub vulndb: Option<std::path::PathBuf>,
+    /// Where changed findings are posted after a re-match (also one asked for by a client).
+    pub notify_url: Option<String>,
     keys: Arc<Mutex<HashMap<String, (KeyRecord, Instant)>>>,
 }
 
@@ -51,6 +53,7 @@ impl AppState {
             metrics: None,
             rematch: None,
             vulndb: None,
+            notify_url: None,
             keys: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -237,8 +240,27 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "NotFound", "no such route")
 }
 
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        "this route does not take this method (see the `allow` header)",
+    )
+}
+
 async fn openapi() -> impl IntoResponse {
     Json(ApiDoc::openapi())
+}
+
+/// Health, readiness and metrics only (a `keelhaul worker`'s endpoint).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(handlers::health))
+        .route("/readyz", get(handlers::ready))
+        .route("/metrics", get(handlers::metrics))
+        .fallback(not_found)
+        .layer(middleware::from_fn(request_id))
+        .with_state(state)
 }
 
 /// The whole HTTP application.
@@ -278,12 +300,14 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(handlers::delete_key),
         )
         .route("/vulndb/rematch", post(handlers::rematch))
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(handlers::health))
         .route("/readyz", get(handlers::ready))
         .route("/metrics", get(handlers::metrics))
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

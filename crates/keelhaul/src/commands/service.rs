@@ -84,7 +84,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitStatus> {
 pub fn worker(args: WorkerArgs) -> anyhow::Result<ExitStatus> {
     let store = store_config(args.store)?;
     let config = worker_config(args.worker, args.concurrency.max(1))?;
-    runtime()?.block_on(keelhaul_server::work(store, config))?;
+    runtime()?.block_on(keelhaul_server::work(store, config, args.metrics_listen))?;
     Ok(ExitStatus::Success)
 }
 

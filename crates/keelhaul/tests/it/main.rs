@@ -14,4 +14,5 @@ mod lang_python;
 mod os_packages;
 mod registry;
 mod sbom;
+mod service;
 mod vulns;
