@@ -114,6 +114,8 @@ pub struct ServeConfig {
     pub sync_interval: Option<Duration>,
     /// How often the vulnerability database is checked for a new version.
     pub rematch_interval: Duration,
+    /// Database connections of the API and in-process workers.
+    pub db_connections: u32,
 }
 
 /// A future that resolves on SIGTERM or Ctrl-C, and the channel that tells everyone.
@@ -143,7 +145,7 @@ fn shutdown_signal() -> watch::Receiver<bool> {
 
 /// Run the API (and workers, unless `workers` is 0) until SIGTERM.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let (store, key) = config.store.open(32).await?;
+    let (store, key) = config.store.open(config.db_connections).await?;
     let shutdown = shutdown_signal();
     let mut state = api::AppState::new(store.clone(), key.clone());
     state.metrics = metrics_handle();

@@ -7,7 +7,8 @@ use sqlx::Row;
 
 use crate::crypto::{KeyError, ServerKey};
 use crate::error::ApiError;
-use crate::images::{REGISTRY_KINDS, namespace_of};
+use crate::images::REGISTRY_KINDS;
+use crate::registry_io::{Remote, ensure_repository};
 use crate::store::{Store, StoreError, now_ms, rfc3339};
 
 /// A registry to add (the DESIGN.md contract, extended with `repositories`).
@@ -338,28 +339,21 @@ async fn sync_claimed(
     let (host, options) = record
         .connection(key)
         .map_err(|e| ApiError::internal(format!("registry credentials: {e}")))?;
+    let remote = Remote::new(host, options);
     let mut summary = SyncSummary::default();
     let repositories = match &record.item.repositories {
         Some(list) => list.clone(),
-        None => {
-            let (host, options) = (host.clone(), options.clone());
-            tokio::task::spawn_blocking(move || crate::registry_io::catalog(&host, &options))
-                .await
-                .map_err(ApiError::internal)?
-                .map_err(|e| {
-                    ApiError::new(
-                        axum::http::StatusCode::BAD_GATEWAY,
-                        "RegistryUnavailable",
-                        format!("cannot list the registry's repositories: {e}"),
-                    )
-                })?
-        }
+        None => remote.catalog().await.map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::BAD_GATEWAY,
+                "RegistryUnavailable",
+                format!("cannot list the registry's repositories: {e}"),
+            )
+        })?,
     };
     summary.repositories = repositories.len();
     for repository in repositories {
-        if let Err(e) =
-            sync_repository(store, record, &host, &options, &repository, &mut summary).await
-        {
+        if let Err(e) = sync_repository(store, record, &remote, &repository, &mut summary).await {
             summary.errors.push(format!("{repository}: {e}"));
         }
     }
@@ -369,32 +363,15 @@ async fn sync_claimed(
 async fn sync_repository(
     store: &Store,
     record: &RegistryRecord,
-    host: &str,
-    options: &RegistryOptions,
+    remote: &Remote,
     repository: &str,
     summary: &mut SyncSummary,
 ) -> Result<(), String> {
     let tenant = &record.tenant_id;
     let registry_id = record.item.id;
-    sqlx::query(
-        "INSERT INTO repositories (tenant_id, registry_id, namespace, name, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (registry_id, name) DO NOTHING",
-    )
-    .bind(tenant)
-    .bind(registry_id)
-    .bind(namespace_of(repository))
-    .bind(repository)
-    .bind(now_ms())
-    .execute(store.pool())
-    .await
-    .map_err(|e| e.to_string())?;
-    let repository_id: i64 =
-        sqlx::query_scalar("SELECT id FROM repositories WHERE registry_id = $1 AND name = $2")
-            .bind(registry_id)
-            .bind(repository)
-            .fetch_one(store.pool())
-            .await
-            .map_err(|e| e.to_string())?;
+    let repository_id = ensure_repository(store, tenant, registry_id, repository)
+        .await
+        .map_err(|e| e.to_string())?;
     let known: Vec<(String, String)> = sqlx::query_as(
         "SELECT tag, digest FROM images WHERE registry_id = $1 AND repository = $2 \
          AND parent_id IS NULL",
@@ -404,51 +381,28 @@ async fn sync_repository(
     .fetch_all(store.pool())
     .await
     .map_err(|e| e.to_string())?;
-    let (h, o, r) = (host.to_owned(), options.clone(), repository.to_owned());
-    let tags = tokio::task::spawn_blocking(move || crate::registry_io::tags(&h, &o, &r))
-        .await
-        .map_err(|e| e.to_string())??;
+    let tags = remote.tags(repository).await?;
     let tags: Vec<String> = tags.into_iter().take(MAX_TAGS).collect();
     summary.tags += tags.len();
     for tag in &tags {
-        let (h, o, r, t) = (
-            host.to_owned(),
-            options.clone(),
-            repository.to_owned(),
-            tag.clone(),
-        );
-        let digest =
-            match tokio::task::spawn_blocking(move || crate::registry_io::resolve(&h, &o, &r, &t))
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                Ok(d) => d,
-                Err(e) => {
-                    summary.errors.push(format!("{repository}:{tag}: {e}"));
-                    continue;
-                }
-            };
+        let digest = match remote.resolve(repository, tag).await {
+            Ok(d) => d,
+            Err(e) => {
+                summary.errors.push(format!("{repository}:{tag}: {e}"));
+                continue;
+            }
+        };
         if known.iter().any(|(t, d)| t == tag && *d == digest) {
             summary.unchanged += 1;
             continue;
         }
-        let (h, o, r, d) = (
-            host.to_owned(),
-            options.clone(),
-            repository.to_owned(),
-            digest.clone(),
-        );
-        let description =
-            match tokio::task::spawn_blocking(move || crate::registry_io::describe(&h, &o, &r, &d))
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                Ok(d) => d,
-                Err(e) => {
-                    summary.errors.push(format!("{repository}:{tag}: {e}"));
-                    continue;
-                }
-            };
+        let description = match remote.describe(repository, &digest).await {
+            Ok(d) => d,
+            Err(e) => {
+                summary.errors.push(format!("{repository}:{tag}: {e}"));
+                continue;
+            }
+        };
         let changed = crate::registry_io::store_description(
             store,
             tenant,

@@ -1,5 +1,5 @@
-//! Blocking calls to registries (the engine's Distribution client), and storing what they
-//! describe. Callers run the blocking ones in `spawn_blocking`.
+//! Calls to registries (the engine's blocking Distribution client, run off the async
+//! runtime), and storing what they describe.
 
 use keelhaul_image::registry::{ImageDescription, RegistryClient, RegistryOptions};
 use keelhaul_image::{ImageError, Reference};
@@ -16,45 +16,91 @@ fn client(
     Ok(RegistryClient::new(&reference, options)?)
 }
 
-/// Every repository of the registry (`_catalog`, paginated).
-pub fn catalog(host: &str, options: &RegistryOptions) -> Result<Vec<String>, String> {
-    let client = RegistryClient::for_registry(host, options).map_err(|e| e.to_string())?;
-    client.catalog(1000).map_err(|e| e.to_string())
+/// A registry as the service reaches it: the engine's blocking Distribution client, each
+/// call run on the blocking pool so the async runtime never waits on the network.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    host: String,
+    options: RegistryOptions,
 }
 
-/// Every tag of a repository.
-pub fn tags(
-    host: &str,
-    options: &RegistryOptions,
-    repository: &str,
-) -> Result<Vec<String>, String> {
-    client(host, options, repository)
-        .and_then(|c| c.tags())
-        .map_err(|e| e.to_string())
+impl Remote {
+    /// The registry at `host` (with port), reached with `options`.
+    pub fn new(host: String, options: RegistryOptions) -> Remote {
+        Remote { host, options }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&str, &RegistryOptions) -> Result<T, ImageError> + Send + 'static,
+    ) -> Result<T, String> {
+        let (host, options) = (self.host.clone(), self.options.clone());
+        tokio::task::spawn_blocking(move || call(&host, &options))
+            .await
+            .map_err(|e| format!("the registry call was aborted: {e}"))?
+            .map_err(|e| e.to_string())
+    }
+
+    /// Every repository of the registry (`_catalog`, paginated).
+    pub async fn catalog(&self) -> Result<Vec<String>, String> {
+        self.run(|host, options| RegistryClient::for_registry(host, options)?.catalog(1000))
+            .await
+    }
+
+    /// Every tag of a repository.
+    pub async fn tags(&self, repository: &str) -> Result<Vec<String>, String> {
+        let repository = repository.to_owned();
+        self.run(move |host, options| client(host, options, &repository)?.tags())
+            .await
+    }
+
+    /// The digest a tag points at.
+    pub async fn resolve(&self, repository: &str, tag: &str) -> Result<String, String> {
+        let (repository, tag) = (repository.to_owned(), tag.to_owned());
+        self.run(move |host, options| {
+            let (_, digest) = client(host, options, &repository)?.manifest(&tag)?;
+            Ok(digest.to_string())
+        })
+        .await
+    }
+
+    /// A manifest or index (by tag or digest) and its platform images.
+    pub async fn describe(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> Result<ImageDescription, String> {
+        let (repository, reference) = (repository.to_owned(), reference.to_owned());
+        self.run(move |host, options| client(host, options, &repository)?.describe(&reference))
+            .await
+    }
 }
 
-/// The digest a tag points at.
-pub fn resolve(
-    host: &str,
-    options: &RegistryOptions,
+/// The id of a registry's repository row, created if new.
+pub async fn ensure_repository(
+    store: &Store,
+    tenant_id: &str,
+    registry_id: i64,
     repository: &str,
-    tag: &str,
-) -> Result<String, String> {
-    let client = client(host, options, repository).map_err(|e| e.to_string())?;
-    let (_, digest) = client.manifest(tag).map_err(|e| e.to_string())?;
-    Ok(digest.to_string())
-}
-
-/// A manifest or index and its platform images.
-pub fn describe(
-    host: &str,
-    options: &RegistryOptions,
-    repository: &str,
-    digest: &str,
-) -> Result<ImageDescription, String> {
-    client(host, options, repository)
-        .and_then(|c| c.describe(digest))
-        .map_err(|e| e.to_string())
+) -> Result<i64, StoreError> {
+    sqlx::query(
+        "INSERT INTO repositories (tenant_id, registry_id, namespace, name, created_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (registry_id, name) DO NOTHING",
+    )
+    .bind(tenant_id)
+    .bind(registry_id)
+    .bind(crate::images::namespace_of(repository))
+    .bind(repository)
+    .bind(crate::store::now_ms())
+    .execute(store.pool())
+    .await?;
+    Ok(
+        sqlx::query_scalar("SELECT id FROM repositories WHERE registry_id = $1 AND name = $2")
+            .bind(registry_id)
+            .bind(repository)
+            .fetch_one(store.pool())
+            .await?,
+    )
 }
 
 fn created_ms(created: Option<&str>) -> Option<i64> {

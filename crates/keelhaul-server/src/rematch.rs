@@ -183,15 +183,15 @@ pub async fn rematch(
     if let Some(url) = notify_url
         && !changes.is_empty()
     {
-        notify(
-            url,
-            &Notification {
-                event: "findings_changed".to_owned(),
-                db_version: version,
-                images: changes,
-            },
-        )
-        .await;
+        // Posted in the background: a slow receiver must not hold up the re-match (or the
+        // request that asked for it).
+        let url = url.to_owned();
+        let body = Notification {
+            event: "findings_changed".to_owned(),
+            db_version: version,
+            images: changes,
+        };
+        tokio::spawn(async move { notify(&url, &body).await });
     }
     Ok(summary)
 }

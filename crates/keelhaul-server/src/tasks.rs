@@ -228,6 +228,7 @@ pub async fn precheck(
     tenant_id: &str,
     selectors: &Selectors,
     force: bool,
+    source: TaskSource,
 ) -> Result<Precheck, TaskError> {
     let all = selection(tenant_id, selectors, true).map_err(TaskError::Invalid)?;
     let to_scan = selection(tenant_id, selectors, force).map_err(TaskError::Invalid)?;
@@ -243,7 +244,9 @@ pub async fn precheck(
         beyond_quota: to_scan > quota_left,
         running_tasks: running,
         max_running_tasks: max_running,
-        can_create: running < max_running && to_scan <= quota_left,
+        // As `create` decides: only manual tasks wait for a free running-task slot.
+        can_create: (running < max_running || source != TaskSource::Manual)
+            && to_scan <= quota_left,
     })
 }
 

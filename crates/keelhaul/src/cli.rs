@@ -144,6 +144,9 @@ pub struct ServeArgs {
     /// How often to look for a new vulnerability database version, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub rematch_interval: u64,
+    /// Database connections this process keeps (API requests and in-process workers).
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub db_connections: u32,
 }
 
 /// `keelhaul worker`.

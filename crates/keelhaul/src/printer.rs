@@ -48,7 +48,9 @@ impl Printer {
         let rustls = if args.verbose >= 2 { filter } else { "off" };
         let env_filter = tracing_subscriber::EnvFilter::try_from_env("KEELHAUL_LOG")
             .unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(format!("{level},rustls={rustls}"))
+                // sqlx reports PostgreSQL's notices (`… already exists, skipping`) at info.
+                let sqlx = if args.verbose >= 2 { filter } else { "warn" };
+                tracing_subscriber::EnvFilter::new(format!("{level},rustls={rustls},sqlx={sqlx}"))
             });
         let builder = tracing_subscriber::fmt()
             .with_env_filter(env_filter)

@@ -45,6 +45,48 @@ struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder};
+        // Every operation behind the bearer key (all but health and readiness) may answer
+        // 401 (no or a wrong key) and 403 (a missing access level), and every route 405.
+        let error = |text: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(text)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let open = path == "/healthz" || path == "/readyz";
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let responses = &mut op.responses.responses;
+                if !open {
+                    responses
+                        .entry("401".to_owned())
+                        .or_insert_with(|| error("no access key, or a wrong one"));
+                    responses
+                        .entry("403".to_owned())
+                        .or_insert_with(|| error("the key lacks the access level"));
+                }
+                responses
+                    .entry("400".to_owned())
+                    .or_insert_with(|| error("a malformed parameter or body"));
+            }
+        }
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -191,6 +233,52 @@ pub(super) async fn queue_images(
     Ok(task)
 }
 
+/// Validate `page` (from 1) and `page_size` (1 to `max`, `default` when absent).
+fn page_bounds(
+    page: Option<u32>,
+    page_size: Option<u32>,
+    default: i64,
+    max: i64,
+) -> Result<(i64, i64), ApiError> {
+    let page = i64::from(page.unwrap_or(1));
+    let size = page_size.map_or(default, i64::from);
+    if !(1..=1_000_000).contains(&page) {
+        return Err(ApiError::invalid(
+            "page",
+            "page counts from 1 (at most 1,000,000)",
+        ));
+    }
+    if !(1..=max).contains(&size) {
+        return Err(ApiError::invalid(
+            "page_size",
+            format!("page_size is 1 to {max}"),
+        ));
+    }
+    Ok((page, size))
+}
+
+/// One page of rows matching `filter` (` FROM … WHERE …`) and how many match in all.
+async fn fetch_page<T>(
+    state: &AppState,
+    filter: &Sql,
+    columns: &str,
+    order: &str,
+    (page, size): (i64, i64),
+    from_row: impl Fn(&sqlx::any::AnyRow) -> Result<T, sqlx::Error>,
+) -> ApiResult<(Vec<T>, i64)> {
+    let count = filter.prefixed("SELECT COUNT(*)");
+    let mut rows = filter.prefixed(&format!("SELECT {columns}"));
+    rows.push(&format!(" ORDER BY {order} LIMIT "));
+    rows.bind(Arg::Int(size)).push(" OFFSET ");
+    rows.bind(Arg::Int((page - 1) * size));
+    let (total, rows) = tokio::try_join!(
+        count.query().fetch_one(state.store.pool()),
+        rows.query().fetch_all(state.store.pool())
+    )?;
+    let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok((items, total.try_get(0)?))
+}
+
 // ---------------------------------------------------------------- images
 
 /// Filters and pagination of the image list; lists are comma-separated.
@@ -255,15 +343,7 @@ impl ImageQuery {
     }
 
     fn page(&self) -> Result<(i64, i64), ApiError> {
-        let page = i64::from(self.page.unwrap_or(1));
-        let size = i64::from(self.page_size.unwrap_or(20));
-        if !(1..=1_000_000).contains(&page) {
-            return Err(ApiError::invalid("page", "page counts from 1"));
-        }
-        if !(1..=500).contains(&size) {
-            return Err(ApiError::invalid("page_size", "page_size is 1 to 500"));
-        }
-        Ok((page, size))
+        page_bounds(self.page, self.page_size, 20, 500)
     }
 }
 
@@ -341,23 +421,37 @@ pub async fn list_images(
     let (page, size) = query.page()?;
     let filter = image_where(&who.tenant_id, &query)?;
     let exact = query.exact_total == Some(true);
-    let total_query = if exact {
-        filter.prefixed("SELECT COUNT(*)")
-    } else {
-        let mut capped = filter.prefixed("SELECT COUNT(*) FROM (SELECT 1");
-        capped.push(&format!(" LIMIT {}) AS matches", COUNT_CAP + 1));
-        capped
-    };
+    // Ordered by (tenant_id, id) — the same order, as tenant_id is fixed — so the planner
+    // walks the tenant's slice of the covering index instead of the whole primary key.
     let mut page_query = filter.prefixed(&format!("SELECT {IMAGE_COLUMNS}"));
-    page_query.push(" ORDER BY id DESC LIMIT ");
+    page_query.push(" ORDER BY tenant_id DESC, id DESC LIMIT ");
     page_query.bind(Arg::Int(size)).push(" OFFSET ");
     page_query.bind(Arg::Int((page - 1) * size));
-    let (total, rows) = tokio::try_join!(
-        total_query.query().fetch_one(state.store.pool()),
-        page_query.query().fetch_all(state.store.pool())
-    )?;
-    let total: i64 = total.try_get(0)?;
-    let total_capped = !exact && total > COUNT_CAP;
+    let rows = page_query.query().fetch_all(state.store.pool()).await?;
+    let offset = (page - 1) * size;
+    let shown = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    // A page that is neither empty nor full is the last one: the total is known.
+    let (total, total_capped) = if shown > 0 && shown < size {
+        (offset + shown, false)
+    } else {
+        let total_query = if exact {
+            filter.prefixed("SELECT COUNT(*)")
+        } else {
+            let mut capped = filter.prefixed("SELECT COUNT(*) FROM (SELECT 1");
+            capped.push(&format!(" LIMIT {}) AS matches", COUNT_CAP + 1));
+            capped
+        };
+        let counted: i64 = total_query
+            .query()
+            .fetch_one(state.store.pool())
+            .await?
+            .try_get(0)?;
+        if !exact && counted > COUNT_CAP {
+            (COUNT_CAP, true)
+        } else {
+            (counted, false)
+        }
+    };
     let mut items = rows
         .iter()
         .map(ImageItem::from_row)
@@ -365,7 +459,7 @@ pub async fn list_images(
     fill_associations(&state.store, &mut items).await?;
     Ok(Json(ImageList {
         items,
-        total: if total_capped { COUNT_CAP } else { total },
+        total,
         total_capped,
         page,
         page_size: size,
@@ -458,14 +552,7 @@ pub async fn image_findings(
     who.require(Level::Read)?;
     let kinds = words("kind", &query.kind, KINDS)?;
     let severities = words("severity", &query.severity, SEVERITIES)?;
-    let page = i64::from(query.page.unwrap_or(1));
-    let size = i64::from(query.page_size.unwrap_or(100));
-    if page < 1 {
-        return Err(ApiError::invalid("page", "page counts from 1"));
-    }
-    if !(1..=1000).contains(&size) {
-        return Err(ApiError::invalid("page_size", "page_size is 1 to 1000"));
-    }
+    let bounds = page_bounds(query.page, query.page_size, 100, 1000)?;
     let owner: Option<i64> =
         sqlx::query_scalar("SELECT id FROM images WHERE id = $1 AND tenant_id = $2")
             .bind(id)
@@ -492,23 +579,15 @@ pub async fn image_findings(
         filter.push(" AND handled = ");
         filter.bind(Arg::Int(i64::from(h)));
     }
-    let total: i64 = filter
-        .prefixed("SELECT COUNT(*)")
-        .query()
-        .fetch_one(state.store.pool())
-        .await?
-        .try_get(0)?;
-    let mut rows = filter.prefixed(&format!("SELECT {FINDING_COLUMNS}"));
-    rows.push(" ORDER BY id LIMIT ");
-    rows.bind(Arg::Int(size)).push(" OFFSET ");
-    rows.bind(Arg::Int((page - 1) * size));
-    let items = rows
-        .query()
-        .fetch_all(state.store.pool())
-        .await?
-        .iter()
-        .map(FindingItem::from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    let (items, total) = fetch_page(
+        &state,
+        &filter,
+        FINDING_COLUMNS,
+        "id",
+        bounds,
+        FindingItem::from_row,
+    )
+    .await?;
     Ok(Json(FindingList { items, total }))
 }
 
@@ -730,7 +809,14 @@ pub async fn precheck_task(
 ) -> ApiResult<Json<Precheck>> {
     who.require(Level::Read)?;
     Ok(Json(
-        crate::tasks::precheck(&state.store, &who.tenant_id, &new.selectors, new.force).await?,
+        crate::tasks::precheck(
+            &state.store,
+            &who.tenant_id,
+            &new.selectors,
+            new.force,
+            new.source.unwrap_or(TaskSource::Manual),
+        )
+        .await?,
     ))
 }
 
@@ -773,37 +859,22 @@ pub async fn list_tasks(
     .into_iter()
     .map(|s| s.to_ascii_uppercase())
     .collect();
-    let page = i64::from(query.page.unwrap_or(1));
-    let size = i64::from(query.page_size.unwrap_or(20));
-    if page < 1 {
-        return Err(ApiError::invalid("page", "page counts from 1"));
-    }
-    if !(1..=500).contains(&size) {
-        return Err(ApiError::invalid("page_size", "page_size is 1 to 500"));
-    }
+    let bounds = page_bounds(query.page, query.page_size, 20, 500)?;
     let mut filter = Sql::new(" FROM tasks WHERE tenant_id = ");
     filter.bind(Arg::Text(who.tenant_id.clone()));
     if !statuses.is_empty() {
         filter.push(" AND status");
         filter.bind_texts(&statuses);
     }
-    let total: i64 = filter
-        .prefixed("SELECT COUNT(*)")
-        .query()
-        .fetch_one(state.store.pool())
-        .await?
-        .try_get(0)?;
-    let mut rows = filter.prefixed(&format!("SELECT {TASK_COLUMNS}"));
-    rows.push(" ORDER BY created_at DESC, id LIMIT ");
-    rows.bind(Arg::Int(size)).push(" OFFSET ");
-    rows.bind(Arg::Int((page - 1) * size));
-    let items = rows
-        .query()
-        .fetch_all(state.store.pool())
-        .await?
-        .iter()
-        .map(TaskItem::from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    let (items, total) = fetch_page(
+        &state,
+        &filter,
+        TASK_COLUMNS,
+        "created_at DESC, id",
+        bounds,
+        TaskItem::from_row,
+    )
+    .await?;
     Ok(Json(TaskList { items, total }))
 }
 
@@ -869,6 +940,7 @@ pub async fn quota(State(state): State<AppState>, who: Principal) -> ApiResult<J
             ..Selectors::default()
         },
         false,
+        TaskSource::Manual,
     )
     .await?;
     let (quota, used): (i64, i64) =

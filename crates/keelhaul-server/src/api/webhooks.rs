@@ -8,9 +8,7 @@ use utoipa::ToSchema;
 
 use super::{ApiJson, ApiPath, AppState, Principal};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::images::namespace_of;
 use crate::registries::RegistryRecord;
-use crate::store::now_ms;
 use crate::tasks::{TaskItem, TaskSource};
 use crate::tenants::Level;
 
@@ -160,6 +158,7 @@ pub async fn registry_webhook(
     let (host, options) = record
         .connection(&state.key)
         .map_err(|e| ApiError::internal(format!("registry credentials: {e}")))?;
+    let remote = crate::registry_io::Remote::new(host, options);
     let mut outcome = PushOutcome {
         pushes: Vec::new(),
         image_ids: Vec::new(),
@@ -173,12 +172,7 @@ pub async fn registry_webhook(
         } else {
             digest
         };
-        let (h, o, r) = (host.clone(), options.clone(), repository.clone());
-        let described = tokio::task::spawn_blocking(move || {
-            crate::registry_io::describe(&h, &o, &r, &reference)
-        })
-        .await
-        .map_err(ApiError::internal)?;
+        let described = remote.describe(&repository, &reference).await;
         let description = match described {
             Ok(d) => d,
             Err(e) => {
@@ -186,22 +180,8 @@ pub async fn registry_webhook(
                 continue;
             }
         };
-        sqlx::query(
-            "INSERT INTO repositories (tenant_id, registry_id, namespace, name, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (registry_id, name) DO NOTHING",
-        )
-        .bind(&who.tenant_id)
-        .bind(id)
-        .bind(namespace_of(&repository))
-        .bind(&repository)
-        .bind(now_ms())
-        .execute(state.store.pool())
-        .await?;
-        let repository_id: i64 =
-            sqlx::query_scalar("SELECT id FROM repositories WHERE registry_id = $1 AND name = $2")
-                .bind(id)
-                .bind(&repository)
-                .fetch_one(state.store.pool())
+        let repository_id =
+            crate::registry_io::ensure_repository(&state.store, &who.tenant_id, id, &repository)
                 .await?;
         crate::registry_io::store_description(
             &state.store,

@@ -76,6 +76,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitStatus> {
         notify_url: args.notify_url,
         sync_interval: (args.sync_interval > 0).then(|| Duration::from_secs(args.sync_interval)),
         rematch_interval: Duration::from_secs(args.rematch_interval.max(1)),
+        db_connections: args.db_connections.clamp(2, 1000),
     };
     runtime()?.block_on(keelhaul_server::serve(config))?;
     Ok(ExitStatus::Success)
