@@ -66,7 +66,7 @@ psql -tA -h 127.0.0.1 -U postgres -d "$DB" -c "SELECT 'images: ' || COUNT(*) FRO
 
 KEY=$(python3 -c "import json,sys; k=json.load(open('$WORK/key-0.json')); print(k['access_key_id']+':'+k['access_key_secret'])")
 KEELHAUL_SERVER_KEY=$(printf '%064d' 7) "$BIN" serve --workers 0 --listen 127.0.0.1:$PORT \
-  --database-url "$PGURL/$DB" --data-dir "$WORK" --sync-interval 0 -q &
+  --database-url "$PGURL/$DB" --data-dir "$WORK" --sync-interval 0 --db-connections "${DB_CONNECTIONS:-8}" -q &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done

@@ -72,6 +72,9 @@ class Api:
 
 def prepare_images(work, corpus, n):
     layout = os.path.join(work, "layout")
+    marker = os.path.join(work, f"prepared-{n}")
+    if os.path.exists(marker):
+        return layout
     if os.path.isdir(layout):
         shutil.rmtree(layout)
     shutil.copytree(os.path.join(corpus, "oci", "large"), layout)
@@ -87,6 +90,7 @@ def prepare_images(work, corpus, n):
             f.write(os.urandom(256 * 1024))
         run("umoci", "tag", "--image", f"{layout}:latest", f"app{i}")
         run("umoci", "insert", "--image", f"{layout}:app{i}", own, f"/srv/app{i}")
+    open(marker, "w").close()
     return layout
 
 
@@ -157,6 +161,7 @@ def main():
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--corpus", default="/tmp/keelhaul-corpus")
     ap.add_argument("--binary", default=os.path.join(ROOT, "target/release/keelhaul"))
+    ap.add_argument("--prepare-only", action="store_true", help="build and push the images, time nothing")
     args = ap.parse_args()
     work = os.environ.get("WORK", "/tmp/keelhaul-bench-scan")
     os.makedirs(work, exist_ok=True)
@@ -165,6 +170,8 @@ def main():
     registry, reg_port = start_registry(work)
     try:
         push(layout, reg_port, args.images)
+        if args.prepare_only:
+            return
         for r in range(args.runs):
             warm = Server(args.binary, args.workers, reg_port)
             t_base, n_base = warm.task("bench/base")

@@ -79,6 +79,15 @@ impl Sql {
         }
     }
 
+    /// A query whose text `build` makes around this one's (which it may embed more than
+    /// once: `$N` names the same parameter wherever it stands), with the same parameters.
+    pub fn wrapped(&self, build: impl FnOnce(&str) -> String) -> Sql {
+        Sql {
+            text: build(&self.text),
+            args: self.args.clone(),
+        }
+    }
+
     /// The text so far.
     pub fn text(&self) -> &str {
         &self.text

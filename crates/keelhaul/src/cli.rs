@@ -144,8 +144,10 @@ pub struct ServeArgs {
     /// How often to look for a new vulnerability database version, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub rematch_interval: u64,
-    /// Database connections this process keeps (API requests and in-process workers).
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    /// Database connections this process keeps (API requests and in-process workers). On
+    /// PostgreSQL fewer connections than concurrent requests serve more of them: 8 gave the
+    /// best latency on 2 cores (`bench/service-list.sh`).
+    #[arg(long, value_name = "N", default_value_t = 8)]
     pub db_connections: u32,
 }
 

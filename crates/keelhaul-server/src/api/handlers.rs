@@ -421,36 +421,42 @@ pub async fn list_images(
     let (page, size) = query.page()?;
     let filter = image_where(&who.tenant_id, &query)?;
     let exact = query.exact_total == Some(true);
-    // Ordered by (tenant_id, id) — the same order, as tenant_id is fixed — so the planner
-    // walks the tenant's slice of the covering index instead of the whole primary key.
-    let mut page_query = filter.prefixed(&format!("SELECT {IMAGE_COLUMNS}"));
-    page_query.push(" ORDER BY tenant_id DESC, id DESC LIMIT ");
+    let (count, count_tail) = if exact {
+        ("SELECT COUNT(*)", String::new())
+    } else {
+        (
+            "SELECT COUNT(*) FROM (SELECT 1",
+            format!(" LIMIT {}) AS matches", COUNT_CAP + 1),
+        )
+    };
+    // One statement: the (capped) count as a scalar subquery, and the page as a deferred
+    // join — its ids come from an index alone (the covering index holds every filtered
+    // column), then only those rows are read. Asked directly, PostgreSQL walks the primary
+    // key backwards and reads rows of every tenant to fill one page.
+    let mut page_query = filter.wrapped(|f| {
+        format!(
+            "SELECT {IMAGE_COLUMNS}, ({count}{f}{count_tail}) AS kh_total FROM images \
+             WHERE id IN (SELECT id{f} ORDER BY id DESC LIMIT "
+        )
+    });
     page_query.bind(Arg::Int(size)).push(" OFFSET ");
     page_query.bind(Arg::Int((page - 1) * size));
+    page_query.push(") ORDER BY id DESC");
     let rows = page_query.query().fetch_all(state.store.pool()).await?;
-    let offset = (page - 1) * size;
-    let shown = i64::try_from(rows.len()).unwrap_or(i64::MAX);
-    // A page that is neither empty nor full is the last one: the total is known.
-    let (total, total_capped) = if shown > 0 && shown < size {
-        (offset + shown, false)
-    } else {
-        let total_query = if exact {
-            filter.prefixed("SELECT COUNT(*)")
-        } else {
-            let mut capped = filter.prefixed("SELECT COUNT(*) FROM (SELECT 1");
-            capped.push(&format!(" LIMIT {}) AS matches", COUNT_CAP + 1));
-            capped
-        };
-        let counted: i64 = total_query
+    let counted: i64 = match rows.first() {
+        Some(row) => row.try_get("kh_total")?,
+        // Past the last page: no row carries the count.
+        None => filter
+            .wrapped(|f| format!("{count}{f}{count_tail}"))
             .query()
             .fetch_one(state.store.pool())
             .await?
-            .try_get(0)?;
-        if !exact && counted > COUNT_CAP {
-            (COUNT_CAP, true)
-        } else {
-            (counted, false)
-        }
+            .try_get(0)?,
+    };
+    let (total, total_capped) = if !exact && counted > COUNT_CAP {
+        (COUNT_CAP, true)
+    } else {
+        (counted, false)
     };
     let mut items = rows
         .iter()
