@@ -76,7 +76,29 @@ pub fn from_vulnerabilities(vulns: &[Vulnerability]) -> Vec<NewFinding> {
 /// Every finding of a scanned image.
 pub fn from_report(report: &Report) -> Vec<NewFinding> {
     let mut out = from_vulnerabilities(&report.vulnerabilities);
-    out.extend(report.malware.iter().map(|m| NewFinding {
+    out.extend(from_content(
+        &report.malware,
+        &report.baseline,
+        &report.secrets,
+    ));
+    dedup(out)
+}
+
+/// Two findings with one identity (the same advisory reached twice) are one.
+pub fn dedup(mut findings: Vec<NewFinding>) -> Vec<NewFinding> {
+    let mut seen = BTreeSet::new();
+    findings.retain(|f| seen.insert((f.kind, f.identity.clone())));
+    findings
+}
+
+/// The findings of the content scanners (malware, baseline, secrets).
+pub fn from_content(
+    malware: &[keelhaul_core::MalwareFinding],
+    baseline: &[keelhaul_core::BaselineFinding],
+    secrets: &[keelhaul_core::SecretFinding],
+) -> Vec<NewFinding> {
+    let mut out = Vec::new();
+    out.extend(malware.iter().map(|m| NewFinding {
         kind: "malicious",
         identity: format!("{}|{}", m.rule_id, m.path),
         name: m.rule_id.clone(),
@@ -88,7 +110,7 @@ pub fn from_report(report: &Report) -> Vec<NewFinding> {
         layer: m.layer.as_ref().map(|d| d.to_string()),
         detail: json(m),
     }));
-    out.extend(report.baseline.iter().map(|b| NewFinding {
+    out.extend(baseline.iter().map(|b| NewFinding {
         kind: "baseline",
         identity: format!("{}|{}", b.id, b.path.as_deref().unwrap_or_default()),
         name: b.id.clone(),
@@ -100,7 +122,7 @@ pub fn from_report(report: &Report) -> Vec<NewFinding> {
         layer: b.layer.as_ref().map(|d| d.to_string()),
         detail: json(b),
     }));
-    out.extend(report.secrets.iter().map(|s| NewFinding {
+    out.extend(secrets.iter().map(|s| NewFinding {
         kind: "secret",
         identity: format!("{}|{}|{}", s.rule_id, s.path, s.line.unwrap_or(0)),
         name: s.rule_id.clone(),
@@ -112,9 +134,6 @@ pub fn from_report(report: &Report) -> Vec<NewFinding> {
         layer: s.layer.as_ref().map(|d| d.to_string()),
         detail: json(s),
     }));
-    // Two findings with one identity (the same advisory reached twice) are one.
-    let mut seen = BTreeSet::new();
-    out.retain(|f| seen.insert((f.kind, f.identity.clone())));
     out
 }
 

@@ -23,6 +23,10 @@ pub const SCAN_STATES: &[&str] = &[
     "TIMEOUT",
 ];
 
+/// The repository's name without its namespace, in SQL over `images`.
+pub const SHORT_NAME_SQL: &str =
+    "(CASE WHEN namespace = '' THEN repository ELSE SUBSTR(repository, LENGTH(namespace) + 2) END)";
+
 /// Registry types.
 pub const REGISTRY_KINDS: &[&str] = &["acr", "harbor", "quay", "swr", "docker", "cicd"];
 
@@ -166,6 +170,8 @@ pub struct Selectors {
     pub repo_ids: Option<String>,
     /// Repository names (with namespace), exact.
     pub repo_names: Option<String>,
+    /// Repository names without their namespace (the clouds' `RepoNames`), exact.
+    pub short_names: Option<String>,
     /// Manifest digests.
     pub digests: Option<String>,
     /// Tags.
@@ -212,6 +218,7 @@ impl Selectors {
             &self.namespaces,
             &self.repo_ids,
             &self.repo_names,
+            &self.short_names,
             &self.digests,
             &self.tags,
             &self.image_ids,
@@ -224,12 +231,13 @@ impl Selectors {
 
     /// Append ` AND …` conditions for these selectors to a query over `images`.
     pub fn push_conditions(&self, sql: &mut Sql) -> Result<(), ApiError> {
-        let texts: [(&str, &str, &Option<String>); 8] = [
+        let texts: [(&str, &str, &Option<String>); 9] = [
             ("registry_types", "registry_kind", &self.registry_types),
             ("region_ids", "region_id", &self.region_ids),
             ("instance_ids", "instance_id", &self.instance_ids),
             ("namespaces", "namespace", &self.namespaces),
             ("repo_names", "repository", &self.repo_names),
+            ("short_names", SHORT_NAME_SQL, &self.short_names),
             ("digests", "digest", &self.digests),
             ("tags", "tag", &self.tags),
             ("host_uuids", "host_uuid", &self.host_uuids),

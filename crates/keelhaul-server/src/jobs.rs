@@ -27,28 +27,54 @@ fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// Whose jobs a claim takes.
+#[derive(Debug, Clone, Copy)]
+pub enum Claimer<'a> {
+    /// A worker: jobs of registry images (never those bound to a host).
+    Worker,
+    /// A host's agent: the jobs of its local images.
+    Host {
+        /// The tenant.
+        tenant_id: &'a str,
+        /// The host.
+        host_uuid: &'a str,
+    },
+}
+
 /// Claim the most urgent queued job, if any.
 pub async fn claim(
     store: &Store,
     worker: &str,
     lease: Duration,
+    claimer: Claimer<'_>,
 ) -> Result<Option<Claimed>, StoreError> {
     let now = now_ms();
+    let (scope, tenant, host) = match claimer {
+        Claimer::Worker => ("host_uuid IS NULL", "", ""),
+        Claimer::Host {
+            tenant_id,
+            host_uuid,
+        } => ("tenant_id = $4 AND host_uuid = $5", tenant_id, host_uuid),
+    };
     // `state = 'queued'` is checked again outside the subquery: under PostgreSQL's READ
     // COMMITTED a row claimed meanwhile is re-read, and must not be claimed twice.
-    let query = store.sql(
-        "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
+    let query = store
+        .sql(&format!(
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
          attempts = attempts + 1, started_at = COALESCE(started_at, $3) \
          WHERE state = 'queued' AND id = (SELECT id FROM jobs WHERE state = 'queued' \
-         ORDER BY priority, position, id LIMIT 1 {SKIP_LOCKED}) \
-         RETURNING id, task_id, image_id, tenant_id, attempts",
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(query.as_ref()))
+         AND {scope} ORDER BY priority, position, id LIMIT 1 {{SKIP_LOCKED}}) \
+         RETURNING id, task_id, image_id, tenant_id, attempts"
+        ))
+        .into_owned();
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(query))
         .bind(worker)
         .bind(now + ms(lease))
-        .bind(now)
-        .fetch_optional(store.pool())
-        .await?;
+        .bind(now);
+    if matches!(claimer, Claimer::Host { .. }) {
+        query = query.bind(tenant).bind(host);
+    }
+    let row = query.fetch_optional(store.pool()).await?;
     let Some(row) = row else {
         return Ok(None);
     };

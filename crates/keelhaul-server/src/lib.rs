@@ -17,6 +17,7 @@ pub mod api;
 pub mod crypto;
 pub mod error;
 pub mod findings;
+pub mod hosts;
 pub mod images;
 pub mod jobs;
 pub mod layers;
@@ -116,6 +117,8 @@ pub struct ServeConfig {
     pub rematch_interval: Duration,
     /// Database connections of the API and in-process workers.
     pub db_connections: u32,
+    /// More routes served beside the native API (the cloud-compatible APIs).
+    pub extra_routes: axum::Router<api::AppState>,
 }
 
 /// A future that resolves on SIGTERM or Ctrl-C, and the channel that tells everyone.
@@ -197,7 +200,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         config.workers
     );
     let mut stop = shutdown.clone();
-    axum::serve(listener, api::router(state))
+    axum::serve(listener, api::router_with(state, config.extra_routes))
         .with_graceful_shutdown(async move {
             let _ = stop.wait_for(|s| *s).await;
         })

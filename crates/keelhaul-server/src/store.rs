@@ -62,7 +62,10 @@ pub enum StoreError {
 }
 
 /// The migrations, oldest first.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_hosts.sql")),
+];
 
 /// The shared state.
 #[derive(Debug, Clone)]

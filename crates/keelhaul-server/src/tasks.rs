@@ -295,8 +295,8 @@ pub async fn create(
     // The literals are ours (a fresh UUID and integers); the selection keeps its bound
     // parameters.
     let base = selection.prefixed(&format!(
-        "INSERT INTO jobs (tenant_id, task_id, image_id, priority, position, state, \
-         max_attempts, created_at) SELECT tenant_id, '{id}', id, {prio}, \
+        "INSERT INTO jobs (tenant_id, task_id, image_id, host_uuid, priority, position, state, \
+         max_attempts, created_at) SELECT tenant_id, '{id}', id, host_uuid, {prio}, \
          ROW_NUMBER() OVER (ORDER BY id), 'queued', {attempts}, {now}",
         prio = source.priority(),
         attempts = DEFAULT_MAX_ATTEMPTS,
@@ -342,6 +342,31 @@ pub async fn create(
     get(store, tenant_id, &id)
         .await?
         .ok_or_else(|| TaskError::Store(StoreError::Corrupt("the new task vanished".into())))
+}
+
+/// Queue scans of these images (a sync's, a webhook's, a batch scan's), up to date or not,
+/// in tasks of at most 900 images; returns the last task.
+pub async fn queue_images(
+    store: &Store,
+    tenant_id: &str,
+    ids: &[i64],
+    source: TaskSource,
+) -> Result<Option<TaskItem>, TaskError> {
+    let mut task = None;
+    for chunk in ids.chunks(900) {
+        let selectors = Selectors {
+            image_ids: Some(
+                chunk
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            ..Selectors::default()
+        };
+        task = Some(create(store, tenant_id, &selectors, true, source).await?);
+    }
+    Ok(task)
 }
 
 /// A tenant's task.

@@ -27,6 +27,8 @@ pub enum Level {
     List,
     /// Create, change and delete.
     Write,
+    /// A host agent: report the host's local images and scan them when asked; nothing else.
+    Agent,
 }
 
 impl Level {
@@ -36,6 +38,7 @@ impl Level {
             Level::Read => "read",
             Level::List => "list",
             Level::Write => "write",
+            Level::Agent => "agent",
         }
     }
 
@@ -47,9 +50,10 @@ impl Level {
                 "read" => Level::Read,
                 "list" => Level::List,
                 "write" => Level::Write,
+                "agent" => Level::Agent,
                 other => {
                     return Err(format!(
-                        "unknown access level `{other}`: use read, list and write"
+                        "unknown access level `{other}`: use read, list, write or agent"
                     ));
                 }
             };
@@ -58,7 +62,7 @@ impl Level {
             }
         }
         if levels.is_empty() {
-            return Err("give at least one access level: read, list, write".to_owned());
+            return Err("give at least one access level: read, list, write, agent".to_owned());
         }
         levels.sort();
         Ok(levels)

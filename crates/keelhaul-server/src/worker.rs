@@ -136,7 +136,14 @@ impl Worker {
                     tracing::warn!("could not reap expired leases: {e}");
                 }
             }
-            match jobs::claim(&self.store, &self.id, self.config.lease).await {
+            match jobs::claim(
+                &self.store,
+                &self.id,
+                self.config.lease,
+                jobs::Claimer::Worker,
+            )
+            .await
+            {
                 Ok(Some(job)) => self.handle(job, shutdown.clone()).await,
                 Ok(None) => {
                     tokio::select! {
@@ -323,54 +330,84 @@ impl Worker {
         if still_ours.is_none() {
             return Ok(false);
         }
-        let store = &self.store;
-        set_state(store, job.image_id, "CVE_ANALYZER", 75, None).await?;
-        let inventory = StoredInventory {
-            os: report.os.clone(),
-            packages: report.packages.clone(),
+        let result = ScanResult {
+            inventory: StoredInventory {
+                os: report.os.clone(),
+                packages: report.packages.clone(),
+            },
+            findings: crate::findings::from_report(&report),
+            complete: report.complete,
+            config_digest: report.image.config_digest.as_ref().map(|d| d.to_string()),
+            matched_db: report_db_version(&self.config),
         };
-        let body =
-            serde_json::to_vec(&inventory).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let body =
-            zstd::encode_all(body.as_slice(), 3).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO inventories (image_id, body, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (image_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-        )
-        .bind(job.image_id)
-        .bind(body)
-        .bind(now_ms())
-        .execute(store.pool())
-        .await?;
-        let findings = crate::findings::from_report(&report);
-        crate::findings::replace(
-            store,
-            &job.tenant_id,
-            job.image_id,
-            crate::findings::KINDS,
-            &findings,
-        )
-        .await?;
-        set_state(store, job.image_id, "BIN_ANALYZER", 85, None).await?;
-        set_state(store, job.image_id, "WEB_SHELL_ANALYZER", 90, None).await?;
-        set_state(store, job.image_id, "OTHER_ANALYZER", 95, None).await?;
-        let matched_db = report_db_version(&self.config);
-        let result_code = if report.complete { "OK" } else { "INCOMPLETE" };
-        sqlx::query(
-            "UPDATE images SET scan_status = 'SUCCESS', progress = 100, result_code = $1, \
-             last_scan_at = $2, scan_key = digest || '|' || $3, matched_db = $4, \
-             image_id = COALESCE(image_id, $5) WHERE id = $6",
-        )
-        .bind(result_code)
-        .bind(now_ms())
-        .bind(crate::tasks::engine_key())
-        .bind(matched_db)
-        .bind(report.image.config_digest.as_ref().map(|d| d.to_string()))
-        .bind(job.image_id)
-        .execute(store.pool())
-        .await?;
+        record_result(&self.store, &job.tenant_id, job.image_id, &result).await?;
         Ok(true)
     }
+}
+
+/// What a finished scan gives the store, from a worker or a host agent.
+#[derive(Debug, Clone)]
+pub struct ScanResult {
+    /// What re-matching needs.
+    pub inventory: StoredInventory,
+    /// Every finding.
+    pub findings: Vec<crate::findings::NewFinding>,
+    /// False when a layer could not be fully read.
+    pub complete: bool,
+    /// The image's config digest (its image id).
+    pub config_digest: Option<String>,
+    /// The vulnerability database version matched against.
+    pub matched_db: Option<String>,
+}
+
+/// Store a scan's inventory, findings (handled state kept) and counts, and mark the image
+/// scanned, walking it through the seeds' analyser states.
+pub async fn record_result(
+    store: &Store,
+    tenant_id: &str,
+    image_id: i64,
+    result: &ScanResult,
+) -> Result<(), StoreError> {
+    set_state(store, image_id, "CVE_ANALYZER", 75, None).await?;
+    let body =
+        serde_json::to_vec(&result.inventory).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let body =
+        zstd::encode_all(body.as_slice(), 3).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO inventories (image_id, body, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (image_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+    )
+    .bind(image_id)
+    .bind(body)
+    .bind(now_ms())
+    .execute(store.pool())
+    .await?;
+    crate::findings::replace(
+        store,
+        tenant_id,
+        image_id,
+        crate::findings::KINDS,
+        &result.findings,
+    )
+    .await?;
+    set_state(store, image_id, "BIN_ANALYZER", 85, None).await?;
+    set_state(store, image_id, "WEB_SHELL_ANALYZER", 90, None).await?;
+    set_state(store, image_id, "OTHER_ANALYZER", 95, None).await?;
+    let result_code = if result.complete { "OK" } else { "INCOMPLETE" };
+    sqlx::query(
+        "UPDATE images SET scan_status = 'SUCCESS', progress = 100, result_code = $1, \
+         last_scan_at = $2, scan_key = digest || '|' || $3, matched_db = $4, \
+         image_id = COALESCE(image_id, $5) WHERE id = $6",
+    )
+    .bind(result_code)
+    .bind(now_ms())
+    .bind(crate::tasks::engine_key())
+    .bind(&result.matched_db)
+    .bind(&result.config_digest)
+    .bind(image_id)
+    .execute(store.pool())
+    .await?;
+    Ok(())
 }
 
 /// The vulnerability DB's version, as recorded on matched images.
@@ -474,7 +511,7 @@ impl Progress for JobProgress {
     }
 }
 
-async fn set_state(
+pub(crate) async fn set_state(
     store: &Store,
     image_id: i64,
     state: &str,

@@ -81,6 +81,52 @@ pub enum Command {
     /// Administer the service's store.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Run on a host beside Docker or Podman: report its local images to the service and
+    /// scan them here when a scan is queued (image content never leaves the host).
+    Agent(Box<AgentArgs>),
+}
+
+/// `keelhaul agent`.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The keelhaul service (`http://keelhaul.example:8080`).
+    #[arg(long, value_name = "URL", env = "KEELHAUL_SERVER")]
+    pub server: String,
+    /// Access key id (a key with the `agent` level: `keelhaul admin create-key --levels agent`).
+    #[arg(long, value_name = "ID", env = "KEELHAUL_KEY_ID")]
+    pub key_id: String,
+    /// Access key secret.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "KEELHAUL_KEY_SECRET",
+        hide_env_values = true
+    )]
+    pub key_secret: String,
+    /// The engine's Docker-API socket (Docker, or `podman system service`).
+    #[arg(long, value_name = "PATH", default_value = "/var/run/docker.sock")]
+    pub engine_socket: PathBuf,
+    /// This host's id [default: derived from /etc/machine-id].
+    #[arg(long, value_name = "ID")]
+    pub host_uuid: Option<String>,
+    /// This host's name [default: /etc/hostname].
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// Seconds between reports of the image list.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub report_interval: u64,
+    /// Seconds between asking for queued scans when idle.
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub poll: u64,
+    /// Report once, run the scans queued for this host, and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Content scanners: secret, malware, baseline (all by default; `none` for none).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub scanners: Vec<String>,
+    /// Where exported images are written while scanned [default: the temp directory].
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
 }
 
 /// Where the service keeps its state (shared by serve, worker and admin).

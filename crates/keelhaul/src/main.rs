@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let service = matches!(
         cli.command,
-        cli::Command::Serve(_) | cli::Command::Worker(_)
+        cli::Command::Serve(_) | cli::Command::Worker(_) | cli::Command::Agent(_)
     );
     let printer = printer::Printer::new(&cli.global, service);
     match commands::run(cli, &printer) {

@@ -28,13 +28,18 @@ use crate::tenants::{CreatedKey, Level};
         super::webhooks::registry_webhook,
         list_images, get_image, image_findings, handle_finding, unhandle_finding, statistics,
         create_task, precheck_task, list_tasks, get_task, cancel_task, quota,
-        list_keys, create_key, delete_key, rematch, health, ready
+        list_keys, create_key, delete_key, rematch, health, ready,
+        super::agent::report_images, super::agent::claim_job, super::agent::renew_job,
+        super::agent::complete_job, super::agent::list_hosts
     ),
     components(schemas(
         ErrorBody, NewRegistry, RegistryItem, SyncSummary, ImageItem, Counts, ImageList,
         FindingItem, FindingList, HandleRequest, Selectors, NewTask, TaskItem, TaskList, Precheck,
         Statistics, StatisticsGroup, QuotaInfo, CreatedKey, NewKey, KeyItem, Level, TaskSource,
-        RematchSummary, Health, IdOnly
+        RematchSummary, Health, IdOnly,
+        crate::hosts::HostReport, crate::hosts::LocalImage, crate::hosts::HostReportSummary,
+        crate::hosts::AgentJob, crate::hosts::AgentResult, crate::hosts::HostItem,
+        super::agent::ClaimAnswer, super::agent::RenewRequest, super::agent::HeldAnswer
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -216,21 +221,7 @@ pub(super) async fn queue_images(
     ids: &[i64],
     source: TaskSource,
 ) -> ApiResult<Option<TaskItem>> {
-    let mut task = None;
-    for chunk in ids.chunks(900) {
-        let selectors = Selectors {
-            image_ids: Some(
-                chunk
-                    .iter()
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-            ..Selectors::default()
-        };
-        task = Some(crate::tasks::create(&state.store, tenant_id, &selectors, true, source).await?);
-    }
-    Ok(task)
+    Ok(crate::tasks::queue_images(&state.store, tenant_id, ids, source).await?)
 }
 
 /// Validate `page` (from 1) and `page_size` (1 to `max`, `default` when absent).
@@ -334,6 +325,7 @@ impl ImageQuery {
             namespaces: self.namespaces.clone(),
             repo_ids: self.repo_ids.clone(),
             repo_names: self.repo_names.clone(),
+            short_names: None,
             digests: self.digests.clone(),
             tags: self.tags.clone(),
             image_ids: self.image_ids.clone(),
@@ -1028,7 +1020,7 @@ pub async fn create_key(
     if new.levels.is_empty() {
         return Err(ApiError::invalid(
             "levels",
-            "give at least one of read, list, write",
+            "give at least one of read, list, write, agent",
         ));
     }
     let name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")

@@ -1,5 +1,6 @@
 //! The native REST API under `/api/v1`, its OpenAPI document, health, readiness and metrics.
 
+mod agent;
 mod handlers;
 mod webhooks;
 
@@ -265,6 +266,12 @@ pub fn metrics_router(state: AppState) -> Router {
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The whole HTTP application with more routes (the cloud-compatible APIs) merged in; they
+/// share the request ids, panic handling, body limit and tracing of the native API.
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let api = Router::new()
         .route("/openapi.json", get(openapi))
         .route(
@@ -300,10 +307,23 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(handlers::delete_key),
         )
         .route("/vulndb/rematch", post(handlers::rematch))
+        .route("/hosts", get(agent::list_hosts))
+        .route(
+            "/hosts/{uuid}/images",
+            axum::routing::put(agent::report_images),
+        )
+        .route("/hosts/{uuid}/jobs/claim", post(agent::claim_job))
+        .route("/hosts/{uuid}/jobs/{job}/renew", post(agent::renew_job))
+        .route(
+            "/hosts/{uuid}/jobs/{job}/result",
+            // Inventories of big images run to megabytes of JSON.
+            post(agent::complete_job).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
+        )
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)
+        .merge(extra)
         .route("/healthz", get(handlers::health))
         .route("/readyz", get(handlers::ready))
         .route("/metrics", get(handlers::metrics))

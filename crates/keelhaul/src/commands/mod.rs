@@ -36,6 +36,7 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Scan(args) => scan::scan(*args, printer),
         Command::Db(command) => db::db(command, printer),
         Command::Serve(args) => service::serve(*args),
+        Command::Agent(args) => service::agent(*args),
         Command::Worker(args) => service::worker(*args),
         Command::Admin(command) => service::admin(command, printer),
     }

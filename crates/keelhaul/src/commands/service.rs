@@ -11,7 +11,8 @@ use keelhaul_server::{ServeConfig, StoreConfig, WorkerConfig};
 use super::ExitStatus;
 use super::scan::scanners_from;
 use crate::cli::{
-    AdminCommand, KeyFormat, ServeArgs, StoreArgs, WorkerArgs, WorkerSettings, default_db_path,
+    AdminCommand, AgentArgs, KeyFormat, ServeArgs, StoreArgs, WorkerArgs, WorkerSettings,
+    default_db_path,
 };
 use crate::printer::Printer;
 
@@ -77,8 +78,59 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitStatus> {
         sync_interval: (args.sync_interval > 0).then(|| Duration::from_secs(args.sync_interval)),
         rematch_interval: Duration::from_secs(args.rematch_interval.max(1)),
         db_connections: args.db_connections.clamp(2, 1000),
+        extra_routes: keelhaul_compat::routes(),
     };
     runtime()?.block_on(keelhaul_server::serve(config))?;
+    Ok(ExitStatus::Success)
+}
+
+pub fn agent(args: AgentArgs) -> anyhow::Result<ExitStatus> {
+    let (_, scanners) = scanners_from(&args.scanners)?;
+    let host_uuid = args
+        .host_uuid
+        .unwrap_or_else(keelhaul_agent::default_host_uuid);
+    anyhow::ensure!(
+        keelhaul_server::hosts::valid_host_uuid(&host_uuid),
+        "--host-uuid takes 1–128 letters, digits and `-_.:`"
+    );
+    let config = keelhaul_agent::AgentConfig {
+        server: args.server,
+        key_id: args.key_id,
+        key_secret: args.key_secret,
+        engine_socket: args.engine_socket,
+        host_uuid,
+        hostname: args
+            .hostname
+            .unwrap_or_else(keelhaul_agent::default_hostname),
+        report_interval: Duration::from_secs(args.report_interval.max(1)),
+        poll: Duration::from_secs(args.poll.max(1)),
+        once: args.once,
+        scanners,
+        work_dir: args.work_dir,
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        // SIGTERM/Ctrl-C: finish the scan in hand, then stop.
+        let stop = stop.clone();
+        let rt = runtime()?;
+        std::thread::spawn(move || {
+            rt.block_on(async {
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = async {
+                        match term.as_mut() {
+                            Some(t) => { t.recv().await; }
+                            None => std::future::pending::<()>().await,
+                        }
+                    } => {}
+                }
+            });
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
+    keelhaul_agent::run(&config, &stop)?;
     Ok(ExitStatus::Success)
 }
 

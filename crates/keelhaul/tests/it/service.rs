@@ -8,6 +8,8 @@
 //! Expected values come from the inputs: digests from the OCI layout files the images were
 //! pushed from, findings from the files planted in them.
 
+#[path = "cloud.rs"]
+mod cloud;
 #[path = "support/service_harness.rs"]
 mod harness;
 
