@@ -110,25 +110,39 @@ async fn authenticate(
     body: &[u8],
     level: Level,
 ) -> Result<KeyRecord, HssError> {
-    let value = headers
+    let record = match headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| AuthError::Incomplete("x-auth-token not found".into()))?;
-    let auth = sign::parse_sdk_hmac(value).map_err(AuthError::from)?;
-    let record = load_key(state, &auth.access_key_id).await?;
-    let request = SignedRequest {
-        method: method.as_str(),
-        path: uri.path(),
-        raw_query: uri.query().unwrap_or_default(),
-        headers,
-        body,
+    {
+        Some(value) => {
+            let auth = sign::parse_sdk_hmac(value).map_err(AuthError::from)?;
+            let record = load_key(state, &auth.access_key_id).await?;
+            let request = SignedRequest {
+                method: method.as_str(),
+                path: uri.path(),
+                raw_query: uri.query().unwrap_or_default(),
+                headers,
+                body,
+            };
+            sign::verify_sdk_hmac(&request, &auth, &record.secret).map_err(AuthError::from)?;
+            let date = headers
+                .get("x-sdk-date")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            sign::check_sdk_date(date, time::OffsetDateTime::now_utc()).map_err(AuthError::from)?;
+            record
+        }
+        // A token from `POST /api/v1/tokens`, as IAM tokens are sent.
+        None => {
+            let token = headers
+                .get("x-auth-token")
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| AuthError::Incomplete("x-auth-token not found".into()))?;
+            let key_id = keelhaul_server::tenants::token_key_id(&state.key, token)
+                .ok_or_else(|| AuthError::Incomplete("the token is invalid or expired".into()))?;
+            load_key(state, &key_id).await?
+        }
     };
-    sign::verify_sdk_hmac(&request, &auth, &record.secret).map_err(AuthError::from)?;
-    let date = headers
-        .get("x-sdk-date")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    sign::check_sdk_date(date, time::OffsetDateTime::now_utc()).map_err(AuthError::from)?;
     let header_project = headers.get("x-project-id").and_then(|v| v.to_str().ok());
     if header_project.is_some_and(|p| p != project_id) {
         return Err(HssError::new(

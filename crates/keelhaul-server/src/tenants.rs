@@ -78,6 +78,29 @@ impl Level {
     }
 }
 
+/// How long an issued token stands for its key (as long as an IAM token).
+pub const TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
+/// Keeps tokens apart from the other values the server key seals.
+const TOKEN_PREFIX: &str = "keelhaul-token:v1:";
+
+/// A token standing for access key `key_id` for [`TOKEN_TTL_MS`] (the Huawei-style
+/// `X-Auth-Token`): the key id and expiry sealed with the server key, so nothing is stored and
+/// no node needs to know of it. The key is loaded on every use: disabling it ends its tokens.
+pub fn issue_token(key: &ServerKey, key_id: &str) -> Result<(String, i64), KeyError> {
+    let expires = now_ms() + TOKEN_TTL_MS;
+    Ok((
+        key.seal(&format!("{TOKEN_PREFIX}{expires}:{key_id}"))?,
+        expires,
+    ))
+}
+
+/// The key id a token stands for, if the token is this server's and unexpired.
+pub fn token_key_id(key: &ServerKey, token: &str) -> Option<String> {
+    let plain = key.open(token.trim()).ok()?;
+    let (expires, id) = plain.strip_prefix(TOKEN_PREFIX)?.split_once(':')?;
+    (expires.parse::<i64>().ok()? > now_ms()).then(|| id.to_owned())
+}
+
 /// Default quota of image scans per tenant.
 pub const DEFAULT_SCAN_QUOTA: i64 = 1_000_000;
 /// Default number of tasks a tenant may have running at once.

@@ -28,7 +28,7 @@ use crate::tenants::{CreatedKey, Level};
         super::webhooks::registry_webhook,
         list_images, get_image, image_findings, handle_finding, unhandle_finding, statistics,
         create_task, precheck_task, list_tasks, get_task, cancel_task, quota,
-        list_keys, create_key, delete_key, rematch, health, ready,
+        list_keys, create_key, delete_key, create_token, rematch, health, ready,
         super::agent::report_images, super::agent::claim_job, super::agent::renew_job,
         super::agent::complete_job, super::agent::list_hosts
     ),
@@ -36,7 +36,7 @@ use crate::tenants::{CreatedKey, Level};
         ErrorBody, NewRegistry, RegistryItem, SyncSummary, ImageItem, Counts, ImageList,
         FindingItem, FindingList, HandleRequest, Selectors, NewTask, TaskItem, TaskList, Precheck,
         Statistics, StatisticsGroup, QuotaInfo, CreatedKey, NewKey, KeyItem, Level, TaskSource,
-        RematchSummary, Health, IdOnly,
+        RematchSummary, Health, IdOnly, IssuedToken,
         crate::hosts::HostReport, crate::hosts::LocalImage, crate::hosts::HostReportSummary,
         crate::hosts::AgentJob, crate::hosts::AgentResult, crate::hosts::HostItem,
         super::agent::ClaimAnswer, super::agent::RenewRequest, super::agent::HeldAnswer
@@ -1039,6 +1039,32 @@ pub async fn create_key(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// A token standing for the calling key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedToken {
+    /// Send it as `X-Auth-Token` to the Huawei-style API.
+    pub token: String,
+    /// When it stops working (RFC 3339).
+    pub expires_at: String,
+}
+
+/// Issue a token for the calling key (24 hours; the Huawei-style API's `X-Auth-Token`).
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "access",
+    responses((status = 201, body = IssuedToken)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    who: Principal,
+) -> ApiResult<impl IntoResponse> {
+    let (token, expires) = crate::tenants::issue_token(&state.key, &who.key_id)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedToken {
+            token,
+            expires_at: crate::store::rfc3339(expires),
+        }),
+    ))
 }
 
 /// Disable an access key of the caller's tenant.

@@ -306,6 +306,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             "/access-keys/{id}",
             axum::routing::delete(handlers::delete_key),
         )
+        .route("/tokens", post(handlers::create_token))
         .route("/vulndb/rematch", post(handlers::rematch))
         .route("/hosts", get(agent::list_hosts))
         .route(

@@ -688,4 +688,58 @@ fn cloud_signatures_refuse_replays_stale_dates_and_tampering_sqlite() {
     assert_eq!(plain.status().as_u16(), 400);
     let body: Value = plain.json().expect("JSON");
     assert_eq!(body["Code"], "IncompleteSignature", "{body:#}");
+
+    // Huawei-style X-Auth-Token: a token the server issued stands for its key and project.
+    let issued = server
+        .api(&key)
+        .post("/api/v1/tokens", &json!({}))
+        .expect(201);
+    let token = issued["token"].as_str().expect("a token");
+    let other = svc.create_key("globex", "read,list");
+    let list = |project: &str, token: &str| {
+        let r = reqwest::blocking::Client::new()
+            .get(format!(
+                "{}/v5/{project}/image/swr-repository?image_type=private_image",
+                server.base
+            ))
+            .header("x-auth-token", token)
+            .send()
+            .expect("answers");
+        let request_id = r
+            .headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap_or_default().to_owned());
+        (
+            r.status().as_u16(),
+            request_id,
+            r.json::<Value>().unwrap_or(Value::Null),
+        )
+    };
+    let (status, request_id, body) = list(&key.project_id, token);
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body, json!({"total_num": 0, "data_list": []}));
+    assert!(request_id.is_some_and(|r| !r.is_empty()));
+    let (status, _, body) = list(&other.project_id, token);
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (403, Some("HSS.1003")),
+        "{body:#}"
+    );
+    let (status, _, body) = list(&key.project_id, "bm90IGEgdG9rZW4=");
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (401, Some("APIGW.0301")),
+        "{body:#}"
+    );
+    // A disabled key's tokens stop working.
+    server
+        .api(&key)
+        .delete(&format!("/api/v1/access-keys/{}", key.id))
+        .expect(204);
+    let (status, _, body) = list(&key.project_id, token);
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (401, Some("APIGW.0301")),
+        "{body:#}"
+    );
 }
