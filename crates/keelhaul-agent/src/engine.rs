@@ -98,29 +98,28 @@ impl Engine {
         })
     }
 
+    /// Turns a failure of `GET path` into an [`EngineError`].
+    fn failed(&self, path: &str) -> impl FnOnce(reqwest::Error) -> EngineError {
+        let (socket, what) = (self.socket.clone(), format!("GET {path}"));
+        move |source| EngineError::Request {
+            socket,
+            what,
+            source,
+        }
+    }
+
     fn get(&self, path: &str) -> Result<reqwest::blocking::Response, EngineError> {
         self.client
             .get(format!("http://localhost{path}"))
             .send()
             .and_then(|r| r.error_for_status())
-            .map_err(|source| EngineError::Request {
-                socket: self.socket.clone(),
-                what: format!("GET {path}"),
-                source,
-            })
+            .map_err(self.failed(path))
     }
 
     /// `Docker Engine 27.1.1`, `Podman Engine 4.3.1`.
     pub fn version(&self) -> Result<String, EngineError> {
         let path = "/version";
-        let v: Version = self
-            .get(path)?
-            .json()
-            .map_err(|source| EngineError::Request {
-                socket: self.socket.clone(),
-                what: format!("GET {path}"),
-                source,
-            })?;
+        let v: Version = self.get(path)?.json().map_err(self.failed(path))?;
         let name = v
             .components
             .first()
@@ -131,14 +130,7 @@ impl Engine {
     /// Every image the engine holds, one entry per tag (an untagged image is `<none>:<none>`).
     pub fn images(&self) -> Result<Vec<LocalImage>, EngineError> {
         let path = "/images/json";
-        let list: Vec<ImageSummary> =
-            self.get(path)?
-                .json()
-                .map_err(|source| EngineError::Request {
-                    socket: self.socket.clone(),
-                    what: format!("GET {path}"),
-                    source,
-                })?;
+        let list: Vec<ImageSummary> = self.get(path)?.json().map_err(self.failed(path))?;
         let mut out = Vec::new();
         for image in list {
             let id = if image.id.starts_with("sha256:") {
@@ -191,13 +183,7 @@ impl Engine {
             path: dest.to_owned(),
             source,
         })?;
-        response
-            .copy_to(&mut file)
-            .map_err(|source| EngineError::Request {
-                socket: self.socket.clone(),
-                what: format!("GET {path}"),
-                source,
-            })
+        response.copy_to(&mut file).map_err(self.failed(&path))
     }
 }
 

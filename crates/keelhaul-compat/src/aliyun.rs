@@ -12,7 +12,7 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use keelhaul_server::api::{AppState, RequestId};
 use keelhaul_server::images::{SHORT_NAME_SQL, Selectors};
 use keelhaul_server::sql::{Arg, Sql};
@@ -23,7 +23,9 @@ use serde_json::{Value, json};
 use sqlx::Row;
 
 use crate::sign::{self, SignedRequest};
-use crate::{AuthError, bare_digest, fresh_nonce, full_digest, full_digests, load_key};
+use crate::{
+    AuthError, bare_digest, fresh_nonce, full_digest, full_digests, json_response, load_key,
+};
 
 /// The API version served.
 pub const VERSION: &str = "2018-12-03";
@@ -102,15 +104,6 @@ impl From<AuthError> for AliError {
             AuthError::Store(e) => AliError::server(e),
         }
     }
-}
-
-fn json_response(status: StatusCode, body: Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json;charset=utf-8"),
-    );
-    response
 }
 
 /// The decoded parameters of one call.

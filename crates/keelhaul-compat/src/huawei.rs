@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 
 use crate::sign::{self, SignedRequest};
-use crate::{AuthError, bare_digest, full_digest, load_key};
+use crate::{AuthError, bare_digest, full_digest, json_response, load_key};
 
 /// An error as the SDK expects it: `{"error_code","error_msg"}` (the request id rides in
 /// the `X-Request-Id` header, which every response carries).
@@ -89,15 +89,6 @@ impl From<AuthError> for HssError {
             format!("Incorrect IAM authentication information: {message}"),
         )
     }
-}
-
-fn json_response(status: StatusCode, body: Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json;charset=utf-8"),
-    );
-    response
 }
 
 /// Authenticate (signature, date window) and check the project and access level.

@@ -12,6 +12,8 @@ pub mod huawei;
 pub mod sign;
 
 use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use keelhaul_server::api::AppState;
 use keelhaul_server::store::{Store, StoreError, now_ms};
@@ -29,6 +31,17 @@ pub fn routes() -> Router<AppState> {
             "/v5/{project_id}/image/local/batch-scan",
             post(huawei::batch_scan_local_images),
         )
+}
+
+/// A JSON answer with the content type both SDKs parse (never `text/xml`, which switches the
+/// Alibaba SDK to XML).
+fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json;charset=utf-8"),
+    );
+    response
 }
 
 /// Why a caller was not let in, independent of how each cloud spells it.

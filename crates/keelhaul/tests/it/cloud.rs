@@ -81,7 +81,16 @@ fn by_digest(items: &Value, field: &str) -> BTreeMap<String, Value> {
 
 #[test]
 fn cloud_sdks_and_host_agent_sqlite() {
-    if !prerequisites(Backend::Sqlite) {
+    cloud_sdks_and_host_agent(Backend::Sqlite);
+}
+
+#[test]
+fn cloud_sdks_and_host_agent_postgres() {
+    cloud_sdks_and_host_agent(Backend::Postgres);
+}
+
+fn cloud_sdks_and_host_agent(backend: Backend) {
+    if !prerequisites(backend) {
         return;
     }
     let Some(python) = sdk_python() else {
@@ -91,7 +100,7 @@ fn cloud_sdks_and_host_agent_sqlite() {
         );
         return;
     };
-    let svc = Service::new(Backend::Sqlite);
+    let svc = Service::new(backend);
     let reg = Registry::start(Auth::None);
     let work = svc.dir().join("images");
     push(
@@ -135,7 +144,8 @@ fn cloud_sdks_and_host_agent_sqlite() {
     let poor = svc.create_key("poor", "read,list,write");
     let other = svc.create_key("globex", "read,list,write");
     svc.set_quota("poor", Some(0), None);
-    let server = svc.serve(&["--workers", "2", "--scanners", "secret,baseline"]);
+    let serve_flags = ["--workers", "2", "--scanners", "secret,baseline"];
+    let mut server = svc.serve(&serve_flags);
     let api = server.api(&key);
     let registry = add_registry(&api, "local", &reg.addr);
     api.post(&format!("/api/v1/registries/{registry}/sync"), &json!({}))
@@ -490,6 +500,65 @@ fn cloud_sdks_and_host_agent_sqlite() {
     let (ok, log) = agent(&[], &agent_key);
     assert!(ok, "{log}");
     assert!(images(&api, "host_uuids=host-1").is_empty());
+
+    // A running agent outlives a server restart: it reports again once the server is back.
+    let mut daemon = svc
+        .command()
+        .args([
+            "agent",
+            "--server",
+            &server.base,
+            "--key-id",
+            &agent_key.id,
+            "--key-secret",
+            &agent_key.secret,
+            "--engine-socket",
+            podman.socket.to_str().unwrap(),
+            "--host-uuid",
+            "host-1",
+            "--report-interval",
+            "1",
+            "--poll",
+            "1",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the agent starts");
+    let port: u16 = server
+        .base
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a port");
+    server.proc.kill();
+    Image::new()
+        .layer(base_layer())
+        .layer(own_layer("second"))
+        .write_docker_archive(&archive, "local/second:1");
+    podman.run(&["load", "-i", archive.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_secs(3));
+    server = svc.serve_at(port, &serve_flags, &[]);
+    let api = server.api(&key);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let local = images(&api, "host_uuids=host-1");
+        if local.iter().any(|i| {
+            i["repository"]
+                .as_str()
+                .unwrap_or_default()
+                .ends_with("local/second")
+        }) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the agent did not report after the restart: {local:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let _ = daemon.kill();
+    let _ = daemon.wait();
 }
 
 fn podman_available() -> bool {

@@ -307,7 +307,11 @@ impl Service {
 
     /// [`Service::serve`] with extra environment variables.
     pub fn serve_env(&self, extra: &[&str], env: &[(&str, &str)]) -> Server {
-        let port = free_port();
+        self.serve_at(free_port(), extra, env)
+    }
+
+    /// [`Service::serve_env`] on `port` (to restart a server where its clients expect it).
+    pub fn serve_at(&self, port: u16, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut args: Vec<String> = vec![
             "serve".into(),
             "--listen".into(),
