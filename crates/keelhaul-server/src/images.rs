@@ -371,17 +371,6 @@ pub async fn upsert(store: &Store, image: &ImageUpsert) -> Result<(i64, bool), S
     let now = now_ms();
     let layers =
         serde_json::to_string(&image.layers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let (kind, region, instance): (Option<String>, Option<String>, Option<String>) =
-        match image.registry_id {
-            Some(id) => {
-                sqlx::query_as("SELECT kind, region_id, instance_id FROM registries WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(store.pool())
-                    .await?
-                    .unwrap_or((None, None, None))
-            }
-            None => (None, None, None),
-        };
     let mut tx = store.begin_write().await?;
     // NULLs never equal each other in a UNIQUE constraint, so the lookup is explicit.
     let existing: Option<(i64, String)> = sqlx::query_as(
@@ -422,17 +411,19 @@ pub async fn upsert(store: &Store, image: &ImageUpsert) -> Result<(i64, bool), S
             // A tag that moved to a new digest: the old row stays as history of the tag,
             // no longer the latest.
             let id: i64 = sqlx::query_scalar(
+                // The registry's type, region and instance are copied onto the row (the list
+                // filters read them from the covering index), read here only for new rows.
                 "INSERT INTO images (tenant_id, registry_id, registry_kind, region_id, \
                  instance_id, repository_id, host_uuid, namespace, repository, tag, digest, \
                  image_id, parent_id, is_index, platform, size, layers, created_at, updated_at, \
-                 deployed, scan_status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-                 $12, $13, $14, $15, $16, $17, $18, $19, $20, 'INIT') RETURNING id",
+                 deployed, scan_status) VALUES ($1, $2, \
+                 (SELECT kind FROM registries WHERE id = $2), \
+                 (SELECT region_id FROM registries WHERE id = $2), \
+                 (SELECT instance_id FROM registries WHERE id = $2), $3, $4, $5, $6, $7, $8, \
+                 $9, $10, $11, $12, $13, $14, $15, $16, $17, 'INIT') RETURNING id",
             )
             .bind(&image.tenant_id)
             .bind(image.registry_id)
-            .bind(kind)
-            .bind(region)
-            .bind(instance)
             .bind(image.repository_id)
             .bind(&image.host_uuid)
             .bind(namespace_of(&image.repository))

@@ -269,12 +269,12 @@ impl Worker {
                 _ = &mut grace, if shutting_down => return Outcome::Released,
             }
         };
-        let report = match result {
-            Ok(Ok(report)) => report,
+        let (report, matched_db) = match result {
+            Ok(Ok(scanned)) => scanned,
             Ok(Err(e)) => return Outcome::Failed(e),
             Err(e) => return Outcome::Failed(format!("the scan panicked: {e}")),
         };
-        match self.store_report(job, report).await {
+        match self.store_report(job, report, matched_db).await {
             Ok(true) => Outcome::Done,
             Ok(false) => Outcome::LeaseLost,
             Err(e) => Outcome::Failed(format!("could not store the results: {e}")),
@@ -319,7 +319,12 @@ impl Worker {
     }
 
     /// Store inventory, findings and counts; false if the lease was lost meanwhile.
-    async fn store_report(&self, job: &Claimed, report: Report) -> Result<bool, StoreError> {
+    async fn store_report(
+        &self,
+        job: &Claimed,
+        report: Report,
+        matched_db: Option<String>,
+    ) -> Result<bool, StoreError> {
         let still_ours: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM jobs WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
         )
@@ -338,7 +343,7 @@ impl Worker {
             findings: crate::findings::from_report(&report),
             complete: report.complete,
             config_digest: report.image.config_digest.as_ref().map(|d| d.to_string()),
-            matched_db: report_db_version(&self.config),
+            matched_db,
         };
         record_result(&self.store, &job.tenant_id, job.image_id, &result).await?;
         Ok(true)
@@ -410,15 +415,6 @@ pub async fn record_result(
     Ok(())
 }
 
-/// The vulnerability DB's version, as recorded on matched images.
-pub fn report_db_version(config: &WorkerConfig) -> Option<String> {
-    let path = config.vulndb.as_ref()?;
-    keelhaul_vulndb::Database::open(path)
-        .ok()?
-        .built_at()
-        .ok()?
-}
-
 struct Prepared {
     target: Target,
     open: OpenOptions,
@@ -430,7 +426,7 @@ fn scan_blocking(
     facts: Arc<dyn FactsStore>,
     config: &WorkerConfig,
     progress: &JobProgress,
-) -> Result<Report, String> {
+) -> Result<(Report, Option<String>), String> {
     let scanner = Scanner::new(ScanOptions {
         open: prepared.open.clone(),
         facts_store: Some(facts),
@@ -445,12 +441,15 @@ fn scan_blocking(
     };
     progress.downloading.store(1, Ordering::Relaxed);
     let mut reports = vec![scanner.scan_image(image, progress)];
+    let mut matched_db = None;
     if let Some(path) = &config.vulndb {
         let db = keelhaul_vulndb::Database::open(path)
             .map_err(|e| format!("cannot open the vulnerability database: {e}"))?;
         keelhaul_scan::match_vulnerabilities(&mut reports, &db).map_err(|e| e.to_string())?;
+        matched_db = db.built_at().ok().flatten();
     }
-    reports.pop().ok_or_else(|| "no report".to_owned())
+    let report = reports.pop().ok_or_else(|| "no report".to_owned())?;
+    Ok((report, matched_db))
 }
 
 /// Progress of one scan, read by the job loop once a second.

@@ -144,7 +144,26 @@ fn cloud_sdks_and_host_agent(backend: Backend) {
     let poor = svc.create_key("poor", "read,list,write");
     let other = svc.create_key("globex", "read,list,write");
     svc.set_quota("poor", Some(0), None);
-    let serve_flags = ["--workers", "2", "--scanners", "secret,baseline"];
+    // A vulnerability database with one advisory, for the server-side match of what the agent
+    // uploads: khwidget below 2.0.
+    let feed = svc.dir().join("khwidget.json");
+    std::fs::write(
+        &feed,
+        osv("GHSA-kh07-0000-0001", "CVE-2099-47001", "khwidget", "2.0"),
+    )
+    .unwrap();
+    let db = svc.dir().join("vuln.db");
+    let db_arg = db.to_string_lossy().into_owned();
+    svc.run(&["db", "import", &feed.to_string_lossy(), "--db", &db_arg])
+        .success();
+    let serve_flags = [
+        "--workers",
+        "2",
+        "--scanners",
+        "secret,baseline",
+        "--vulndb",
+        &db_arg,
+    ];
     let mut server = svc.serve(&serve_flags);
     let api = server.api(&key);
     let registry = add_registry(&api, "local", &reg.addr);
@@ -399,7 +418,10 @@ fn cloud_sdks_and_host_agent(backend: Backend) {
     let archive = svc.dir().join("local.tar");
     Image::new()
         .layer(base_layer())
-        .layer(risky_layer("local"))
+        .layer(risky_layer("local").file(
+            "usr/local/lib/python3.11/site-packages/khwidget-1.0.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: khwidget\nVersion: 1.0\n",
+        ))
         .write_docker_archive(&archive, "local/app:1");
     podman.run(&["load", "-i", archive.to_str().unwrap()]);
     let agent = |extra: &[&str], k: &harness::Key| {
@@ -489,6 +511,12 @@ fn cloud_sdks_and_host_agent(backend: Backend) {
         s["counts"]["baseline"].as_i64().unwrap() > 0,
         "the setuid helper: {s:#}"
     );
+    // Matched by the server against its database, from the inventory the agent uploaded.
+    assert_eq!(s["counts"]["sca"], 1, "khwidget 1.0 < 2.0: {s:#}");
+    let sca = findings(&api, id_of(s), "kind=sca");
+    assert_eq!(sca.len(), 1, "{sca:#?}");
+    assert!(["GHSA-kh07-0000-0001", "CVE-2099-47001"].contains(&sca[0]["name"].as_str().unwrap()));
+    assert_eq!(sca[0]["version"], "1.0");
     let after = run_sdk(&python, "local_after", &config);
     assert_eq!(
         after["local"]["data_list"][0]["scan_status"], "success",
