@@ -727,7 +727,7 @@ fn signed_rpc(base: &str, key_id: &str, secret: &str, date: &str, nonce: &str) -
 }
 
 #[test]
-fn cloud_signatures_refuse_replays_stale_dates_and_tampering_sqlite() {
+fn cloud_auth_and_agent_routes_refuse_bad_input_sqlite() {
     if !keelhaul_test::prerequisite(python_sqlite_available(), "python3 with its sqlite3 module") {
         return;
     }
@@ -785,6 +785,41 @@ fn cloud_signatures_refuse_replays_stale_dates_and_tampering_sqlite() {
     assert_eq!(plain.status().as_u16(), 400);
     let body: Value = plain.json().expect("JSON");
     assert_eq!(body["Code"], "IncompleteSignature", "{body:#}");
+
+    // The agent routes refuse bad input with the field at fault, and hold nothing of others.
+    let agent_key = svc.create_key("acme", "agent");
+    let agent_api = server.api(&agent_key);
+    let put = |path: &str, body: &Value| {
+        agent_api.send(
+            "PUT",
+            path,
+            Some(("application/json", body.to_string().into_bytes())),
+            &[],
+        )
+    };
+    put(
+        "/api/v1/hosts/bad%20host/images",
+        &json!({"hostname": "h", "images": []}),
+    )
+    .expect_invalid("uuid");
+    let malformed = put(
+        "/api/v1/hosts/h1/images",
+        &json!({"hostname": "h", "images": [{"repository": "r"}]}),
+    );
+    assert_eq!(malformed.status, 400, "{:?}", malformed.json());
+    let unknown_field = put(
+        "/api/v1/hosts/h1/images",
+        &json!({"hostname": "h", "images": [], "extra": 1}),
+    );
+    assert_eq!(unknown_field.status, 400);
+    let claim = agent_api
+        .post("/api/v1/hosts/h1/jobs/claim", &json!({}))
+        .expect(200);
+    assert_eq!(claim["job"], Value::Null);
+    let result = agent_api
+        .post("/api/v1/hosts/h1/jobs/1/result", &json!({"complete": true}))
+        .expect(200);
+    assert_eq!(result["held"], false, "no job is held by this host");
 
     // Huawei-style X-Auth-Token: a token the server issued stands for its key and project.
     let issued = server
