@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use keelhaul_server::api::{AppState, RequestId};
-use keelhaul_server::images::{SHORT_NAME_SQL, Selectors};
+use keelhaul_server::images::{NameMatch, Selectors, push_name_match};
 use keelhaul_server::sql::{Arg, Sql};
 use keelhaul_server::tasks::{self, TaskError, TaskSource};
 use keelhaul_server::tenants::{KeyRecord, Level};
@@ -328,8 +328,8 @@ async fn call(
 enum Match {
     /// The column equals the value.
     Exact(&'static str),
-    /// The column contains the value.
-    Contains(&'static str),
+    /// The repository name without its namespace contains the value.
+    NameContains,
     /// An integer column equals the value.
     Id(&'static str),
     /// A digest column equals the value, with or without `sha256:`.
@@ -344,7 +344,7 @@ const CRITERIA: &[(&str, Match)] = &[
     ("regionId", Match::Exact("region_id")),
     ("registryType", Match::Exact("registry_kind")),
     ("repoId", Match::Id("repository_id")),
-    ("repoName", Match::Contains(SHORT_NAME_SQL)),
+    ("repoName", Match::NameContains),
     ("repoNamespace", Match::Exact("namespace")),
     ("tag", Match::Exact("tag")),
     ("digest", Match::Digest("digest")),
@@ -393,7 +393,7 @@ fn describe_image_criteria(params: &Params) -> Value {
 }
 
 /// Append the criteria (`Criteria` JSON, combined by `LogicalExp`) to a query over images.
-fn push_criteria(sql: &mut Sql, params: &Params) -> Result<(), AliError> {
+fn push_criteria(sql: &mut Sql, tenant: &str, params: &Params) -> Result<(), AliError> {
     let Some(text) = params.text("Criteria") else {
         return Ok(());
     };
@@ -462,14 +462,8 @@ fn push_criteria(sql: &mut Sql, params: &Params) -> Result<(), AliError> {
                 sql.push(&format!("{column} = "));
                 sql.bind(Arg::Text(value));
             }
-            Match::Contains(column) => {
-                let escaped = value
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
-                sql.push(&format!("{column} LIKE "));
-                sql.bind(Arg::Text(format!("%{escaped}%")));
-                sql.push(" ESCAPE '\\'");
+            Match::NameContains => {
+                push_name_match(sql, "id", tenant, NameMatch::ShortContains(&value));
             }
             Match::Id(column) => {
                 let id: i64 = value.parse().map_err(|_| {
@@ -595,7 +589,7 @@ async fn describe_image_instances(
     let mut sql = Sql::new(" FROM images WHERE tenant_id = ");
     sql.bind(Arg::Text(tenant.to_owned()));
     sql.push(" AND is_index = 0");
-    push_criteria(&mut sql, params)?;
+    push_criteria(&mut sql, tenant, params)?;
     match params.flag("Scanned")? {
         Some(true) => {
             sql.push(" AND last_scan_at IS NOT NULL");
@@ -605,15 +599,12 @@ async fn describe_image_instances(
         }
         None => {}
     }
-    let total: i64 = sql
-        .prefixed("SELECT COUNT(*)")
-        .query()
-        .fetch_one(state.store.pool())
-        .await?
-        .try_get(0)?;
+    // A deferred join: the page's ids from the covering index (ordered within the tenant, so
+    // the walk never leaves it), then only those rows.
     let page = sql.wrapped(|body| {
         format!(
-            "SELECT {INSTANCE_COLUMNS}{body} ORDER BY id LIMIT {page_size} OFFSET {}",
+            "SELECT {INSTANCE_COLUMNS} FROM images WHERE id IN (SELECT id{body} \
+             ORDER BY tenant_id, id LIMIT {page_size} OFFSET {}) ORDER BY id",
             (current_page - 1) * page_size
         )
     });
@@ -622,6 +613,8 @@ async fn describe_image_instances(
         .iter()
         .map(image_instance)
         .collect::<Result<Vec<_>, _>>()?;
+    let offset = (current_page - 1) * page_size;
+    let total = crate::total(&state.store, &sql, offset, items.len(), page_size).await?;
     Ok(json!({
         "PageInfo": {
             "CurrentPage": current_page,

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use keelhaul_server::api::AppState;
-use keelhaul_server::images::SHORT_NAME_SQL;
+use keelhaul_server::images::{NameMatch, push_name_match};
 use keelhaul_server::sql::{Arg, Sql};
 use keelhaul_server::tasks::{TaskError, TaskSource};
 use keelhaul_server::tenants::{KeyRecord, Level};
@@ -233,7 +233,7 @@ fn scan_status_out(state: &str, queued: bool) -> &'static str {
 }
 
 /// Conditions shared by the list and the batch scan: sizes, times, names, tags, states.
-fn push_common(sql: &mut Sql, query: &Query) -> Result<(), HssError> {
+fn push_common(sql: &mut Sql, tenant_id: &str, query: &Query) -> Result<(), HssError> {
     for (name, column, op) in [
         ("image_size", "i.size", ">="),
         ("start_latest_update_time", "i.updated_at", ">="),
@@ -247,16 +247,8 @@ fn push_common(sql: &mut Sql, query: &Query) -> Result<(), HssError> {
         }
     }
     if let Some(name) = query.text("image_name") {
-        sql.push(" AND (i.repository = ");
-        sql.bind(Arg::Text(name.to_owned()));
-        sql.push(&format!(
-            " OR {} = ",
-            SHORT_NAME_SQL
-                .replace("namespace", "i.namespace")
-                .replace("repository", "i.repository")
-        ));
-        sql.bind(Arg::Text(name.to_owned()));
-        sql.push(")");
+        sql.push(" AND ");
+        push_name_match(sql, "i.id", tenant_id, NameMatch::Equals(name));
     }
     if let Some(tag) = query.text("image_version") {
         sql.push(" AND i.tag = ");
@@ -388,24 +380,22 @@ async fn list(
             None => &mut sql,
         };
     }
-    push_common(&mut sql, &query)?;
-    let total: i64 = sql
-        .prefixed("SELECT COUNT(*)")
-        .query()
-        .fetch_one(state.store.pool())
-        .await?
-        .try_get(0)?;
+    push_common(&mut sql, &record.tenant_id, &query)?;
+    // A deferred join, as in the Alibaba list: ids from the covering index, then the rows.
     let page = sql.wrapped(|body| {
         format!(
             "SELECT i.id, i.namespace, i.repository, i.tag, i.digest, i.image_id, i.is_index, \
              i.registry_id, i.host_uuid, i.size, i.updated_at, i.last_scan_at, i.latest, \
              i.scan_status, i.result_code, i.cve, i.sca, i.malicious, i.baseline, i.secret, \
              i.instance_id, r.name, r.url, r.instance_id AS registry_instance, \
-             EXISTS (SELECT 1 FROM jobs j WHERE j.image_id = i.id AND j.state = 'queued') AS queued\
-             {body} ORDER BY i.id LIMIT {limit} OFFSET {offset}"
+             EXISTS (SELECT 1 FROM jobs j WHERE j.image_id = i.id AND j.state = 'queued') AS queued \
+             FROM images i LEFT JOIN registries r ON r.id = i.registry_id \
+             WHERE i.id IN (SELECT i.id{body} ORDER BY i.tenant_id, i.id LIMIT {limit} OFFSET {offset}) \
+             ORDER BY i.id"
         )
     });
     let rows = page.query().fetch_all(state.store.pool()).await?;
+    let total = crate::total(&state.store, &sql, offset, rows.len(), limit).await?;
     let parents: Vec<i64> = rows
         .iter()
         .filter(|r| r.try_get::<i64, _>("is_index").unwrap_or(0) != 0)
@@ -655,7 +645,7 @@ async fn batch_scan(
     let mut sql = Sql::new("SELECT i.id FROM images i WHERE i.tenant_id = ");
     sql.bind(Arg::Text(record.tenant_id.clone()));
     sql.push(" AND i.host_uuid IS NOT NULL AND i.is_index = 0");
-    push_common(&mut sql, &Query(filters))?;
+    push_common(&mut sql, &record.tenant_id, &Query(filters))?;
     match request.local_image_type.as_deref() {
         None => {}
         Some("swr_image") => {

@@ -11,11 +11,16 @@ pub mod aliyun;
 pub mod huawei;
 pub mod sign;
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use keelhaul_server::api::AppState;
+use keelhaul_server::sql::Sql;
 use keelhaul_server::store::{Store, StoreError, now_ms};
 use keelhaul_server::tenants::{KeyRecord, find_key};
 
@@ -103,6 +108,65 @@ async fn fresh_nonce(store: &Store, access_key_id: &str, nonce: &str) -> Result<
             .await?;
     }
     Ok(inserted == 1)
+}
+
+/// How long a count is reused. The clouds' lists report exact totals, and counting a filter
+/// over a tenant's hundred thousand images costs milliseconds of database time per request;
+/// a console paging through one filter, or a script paging through everything, asks the same
+/// count again and again.
+const COUNT_TTL: Duration = Duration::from_secs(5);
+
+/// Counts by statement: each computed once (callers asking at the same time wait for it).
+type CountCell = Arc<tokio::sync::OnceCell<i64>>;
+static COUNTS: LazyLock<Mutex<HashMap<String, (CountCell, Instant)>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The total behind a page of `page_len` rows at `offset` (asked `limit` at most) of
+/// `selection` (a `FROM … WHERE …` over images).
+///
+/// A short page tells the total by itself (nothing is counted). Otherwise the count is reused
+/// for [`COUNT_TTL`], unless it contradicts the page; so a total is never below what the
+/// pages show, and at most that old when it is above.
+async fn total(
+    store: &Store,
+    selection: &Sql,
+    offset: i64,
+    page_len: usize,
+    limit: i64,
+) -> Result<i64, sqlx::Error> {
+    let page_len = i64::try_from(page_len).unwrap_or(i64::MAX);
+    if page_len < limit && (page_len > 0 || offset == 0) {
+        return Ok(offset + page_len);
+    }
+    let statement = selection.prefixed("SELECT COUNT(*)");
+    let key = statement.fingerprint();
+    let seen = offset + page_len;
+    let cell = {
+        let mut counts = COUNTS.lock().unwrap_or_else(|p| p.into_inner());
+        let usable = counts.get(&key).is_some_and(|(cell, at)| {
+            at.elapsed() < COUNT_TTL && cell.get().is_none_or(|n| page_len == 0 || *n >= seen)
+        });
+        if !usable {
+            if counts.len() >= 10_000 {
+                counts.retain(|_, (_, at)| at.elapsed() < COUNT_TTL);
+                if counts.len() >= 10_000 {
+                    counts.clear();
+                }
+            }
+            counts.insert(key.clone(), (CountCell::default(), Instant::now()));
+        }
+        counts
+            .get(&key)
+            .map(|(cell, _)| cell.clone())
+            .unwrap_or_default()
+    };
+    let n = cell
+        .get_or_try_init(|| async {
+            let row = statement.query().fetch_one(store.pool()).await?;
+            sqlx::Row::try_get::<i64, _>(&row, 0)
+        })
+        .await?;
+    Ok(*n)
 }
 
 /// `sha256:<hex>` for a bare 64-hex digest (the clouds show digests without the algorithm).

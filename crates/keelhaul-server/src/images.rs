@@ -27,6 +27,61 @@ pub const SCAN_STATES: &[&str] = &[
 pub const SHORT_NAME_SQL: &str =
     "(CASE WHEN namespace = '' THEN repository ELSE SUBSTR(repository, LENGTH(namespace) + 2) END)";
 
+/// How a repository name is matched by [`push_name_match`].
+#[derive(Debug, Clone, Copy)]
+pub enum NameMatch<'a> {
+    /// The full path (with namespace) contains the text.
+    FullContains(&'a str),
+    /// The name without its namespace contains the text.
+    ShortContains(&'a str),
+    /// The name without its namespace, or the full path, is the text.
+    Equals(&'a str),
+}
+
+fn push_name_compare(sql: &mut Sql, namespace: &str, full: &str, how: NameMatch<'_>) {
+    let short = format!(
+        "(CASE WHEN {namespace} = '' THEN {full} ELSE SUBSTR({full}, LENGTH({namespace}) + 2) END)"
+    );
+    match how {
+        NameMatch::FullContains(text) => {
+            sql.push(&format!("{full} LIKE "));
+            sql.bind(Arg::Text(crate::sql::contains_pattern(text)));
+            sql.push(" ESCAPE '\\'");
+        }
+        NameMatch::ShortContains(text) => {
+            sql.push(&format!("{short} LIKE "));
+            sql.bind(Arg::Text(crate::sql::contains_pattern(text)));
+            sql.push(" ESCAPE '\\'");
+        }
+        NameMatch::Equals(text) => {
+            sql.push(&format!("({full} = "));
+            sql.bind(Arg::Text(text.to_owned()));
+            sql.push(&format!(" OR {short} = "));
+            sql.bind(Arg::Text(text.to_owned()));
+            sql.push(")");
+        }
+    }
+}
+
+/// Append `<id_column> IN (…)`: the tenant's images whose repository name matches.
+/// Names are matched against the tenant's repositories (thousands of rows, not its millions of
+/// images) and then found through the repository index; local images, which have no
+/// repository rows, are matched directly among the tenant's few host images.
+pub fn push_name_match(sql: &mut Sql, id_column: &str, tenant_id: &str, how: NameMatch<'_>) {
+    sql.push(&format!(
+        "{id_column} IN (SELECT x.id FROM images x WHERE x.repository_id IN \
+         (SELECT r.id FROM repositories r WHERE r.tenant_id = "
+    ));
+    sql.bind(Arg::Text(tenant_id.to_owned()));
+    sql.push(" AND ");
+    push_name_compare(sql, "r.namespace", "r.name", how);
+    sql.push(") UNION ALL SELECT y.id FROM images y WHERE y.tenant_id = ");
+    sql.bind(Arg::Text(tenant_id.to_owned()));
+    sql.push(" AND y.host_uuid IS NOT NULL AND ");
+    push_name_compare(sql, "y.namespace", "y.repository", how);
+    sql.push(")");
+}
+
 /// Registry types.
 pub const REGISTRY_KINDS: &[&str] = &["acr", "harbor", "quay", "swr", "docker", "cicd"];
 

@@ -88,6 +88,11 @@ impl Sql {
         }
     }
 
+    /// The statement and its arguments, as one string (a cache key).
+    pub fn fingerprint(&self) -> String {
+        format!("{}\u{0}{:?}", self.text, self.args)
+    }
+
     /// The text so far.
     pub fn text(&self) -> &str {
         &self.text
@@ -105,4 +110,13 @@ impl Sql {
         }
         q
     }
+}
+
+/// `%text%` for `LIKE … ESCAPE '\'`, with `%`, `_` and `\` in `text` taken literally.
+pub fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
 }

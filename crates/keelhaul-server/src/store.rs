@@ -65,6 +65,7 @@ pub enum StoreError {
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_hosts.sql")),
+    (3, include_str!("../migrations/0003_wider_cover.sql")),
 ];
 
 /// The shared state.

@@ -383,17 +383,13 @@ fn image_where(tenant_id: &str, query: &ImageQuery) -> Result<Sql, ApiError> {
                 "at most 255 characters",
             ));
         }
-        let escaped = text
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        // Matched against the tenant's repositories (thousands), not its images (millions);
-        // the images are then found by repository through their index.
-        sql.push(" AND repository_id IN (SELECT id FROM repositories WHERE tenant_id = ");
-        sql.bind(Arg::Text(tenant_id.to_owned()));
-        sql.push(" AND name LIKE ");
-        sql.bind(Arg::Text(format!("%{escaped}%")));
-        sql.push(" ESCAPE '\\')");
+        sql.push(" AND ");
+        crate::images::push_name_match(
+            &mut sql,
+            "id",
+            tenant_id,
+            crate::images::NameMatch::FullContains(text),
+        );
     }
     if query.include_index == Some(false) {
         sql.push(" AND is_index = 0");
