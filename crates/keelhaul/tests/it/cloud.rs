@@ -14,8 +14,14 @@ const SDKS: &[&str] = &[
     "huaweicloudsdkhss==3.1.219",
 ];
 
-/// The venv's python with the SDKs, created once per target directory.
+/// The venv's python with the SDKs, created once per target directory (and once per test
+/// process: the tests that need it run in parallel threads).
 fn sdk_python() -> Option<PathBuf> {
+    static PYTHON: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(create_sdk_venv).clone()
+}
+
+fn create_sdk_venv() -> Option<PathBuf> {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cloud-sdk-venv");
     let python = venv.join("bin/python");
     let stamp = venv.join("keelhaul-sdks.txt");
