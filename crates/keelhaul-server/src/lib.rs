@@ -305,9 +305,30 @@ pub async fn create_key(
     store: &StoreConfig,
     tenant: &str,
     levels: &[tenants::Level],
+    host_uuid: Option<&str>,
 ) -> anyhow::Result<tenants::CreatedKey> {
+    check_host_binding(levels, host_uuid).map_err(anyhow::Error::msg)?;
     let (store, key) = store.open(2).await?;
-    Ok(tenants::create_key(&store, &key, tenant, levels, None).await?)
+    Ok(tenants::create_key(&store, &key, tenant, levels, None, host_uuid).await?)
+}
+
+/// A key bound to a host must be an agent key and name a valid host.
+pub fn check_host_binding(
+    levels: &[tenants::Level],
+    host_uuid: Option<&str>,
+) -> Result<(), String> {
+    let Some(host) = host_uuid else {
+        return Ok(());
+    };
+    if !hosts::valid_host_uuid(host) {
+        return Err("a host uuid is 1–128 letters, digits and `-_.:`".to_owned());
+    }
+    if levels != [tenants::Level::Agent] {
+        return Err(
+            "only an agent key (levels: agent, nothing else) can be bound to a host".to_owned(),
+        );
+    }
+    Ok(())
 }
 
 /// `keelhaul admin set-quota`: the tenant is created if new.

@@ -66,6 +66,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_hosts.sql")),
     (3, include_str!("../migrations/0003_wider_cover.sql")),
+    (4, include_str!("../migrations/0004_host_keys.sql")),
 ];
 
 /// The shared state.

@@ -119,6 +119,9 @@ pub struct CreatedKey {
     pub access_key_secret: String,
     /// Its access levels.
     pub levels: Vec<Level>,
+    /// The one host an agent key is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_uuid: Option<String>,
 }
 
 /// A failure creating or finding keys.
@@ -166,14 +169,15 @@ pub async fn create_key(
     tenant: &str,
     levels: &[Level],
     description: Option<&str>,
+    host_uuid: Option<&str>,
 ) -> Result<CreatedKey, TenantError> {
     let project_id = ensure_tenant(store, tenant).await?;
     // 20 upper-case characters like the clouds' AK ids; 40-character secrets.
     let access_key_id = format!("KH{}", random_token(18, true)?);
     let access_key_secret = random_token(40, false)?;
     sqlx::query(
-        "INSERT INTO access_keys (id, tenant_id, secret_sealed, levels, description, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO access_keys (id, tenant_id, secret_sealed, levels, description, created_at, \
+         host_uuid) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&access_key_id)
     .bind(&project_id)
@@ -181,6 +185,7 @@ pub async fn create_key(
     .bind(Level::join(levels))
     .bind(description)
     .bind(now_ms())
+    .bind(host_uuid)
     .execute(store.pool())
     .await?;
     Ok(CreatedKey {
@@ -189,6 +194,7 @@ pub async fn create_key(
         access_key_id,
         access_key_secret,
         levels: levels.to_vec(),
+        host_uuid: host_uuid.map(str::to_owned),
     })
 }
 
@@ -203,6 +209,8 @@ pub struct KeyRecord {
     pub secret: String,
     /// The levels.
     pub levels: Vec<Level>,
+    /// The one host an agent key is bound to.
+    pub host_uuid: Option<String>,
 }
 
 /// The enabled key `id`, if it exists.
@@ -211,13 +219,14 @@ pub async fn find_key(
     key: &ServerKey,
     id: &str,
 ) -> Result<Option<KeyRecord>, TenantError> {
-    let row: Option<(String, String, String)> = sqlx::query_as(
-        "SELECT tenant_id, secret_sealed, levels FROM access_keys WHERE id = $1 AND disabled = 0",
+    let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT tenant_id, secret_sealed, levels, host_uuid FROM access_keys \
+         WHERE id = $1 AND disabled = 0",
     )
     .bind(id)
     .fetch_optional(store.pool())
     .await?;
-    let Some((tenant_id, sealed, levels)) = row else {
+    let Some((tenant_id, sealed, levels, host_uuid)) = row else {
         return Ok(None);
     };
     Ok(Some(KeyRecord {
@@ -225,5 +234,6 @@ pub async fn find_key(
         tenant_id,
         secret: key.open(&sealed)?,
         levels: Level::parse_list(&levels).unwrap_or_default(),
+        host_uuid,
     }))
 }

@@ -243,9 +243,12 @@ pub struct CreateKeyArgs {
     /// The tenant's name.
     #[arg(long)]
     pub tenant: String,
-    /// Access levels: read, list, write.
+    /// Access levels: read, list, write, agent.
     #[arg(long, value_name = "LIST", default_value = "read,list")]
     pub levels: String,
+    /// Bind an agent key (`--levels agent`) to one host: it reports and scans for that host only.
+    #[arg(long, value_name = "ID")]
+    pub host_uuid: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
     /// Output format.

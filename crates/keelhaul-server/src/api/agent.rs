@@ -14,14 +14,19 @@ use crate::hosts::{
 };
 use crate::tenants::Level;
 
-fn host(uuid: &str) -> Result<(), ApiError> {
-    if valid_host_uuid(uuid) {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
+/// The host in the path: well formed, and the key's own when the key is bound to one.
+fn host(who: &Principal, uuid: &str) -> Result<(), ApiError> {
+    if !valid_host_uuid(uuid) {
+        return Err(ApiError::invalid(
             "uuid",
             "a host uuid is 1–128 letters, digits and `-_.:`",
-        ))
+        ));
+    }
+    match &who.host_uuid {
+        Some(bound) if bound != uuid => Err(ApiError::forbidden(format!(
+            "this agent key belongs to the host `{bound}`"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -37,7 +42,7 @@ pub async fn report_images(
     ApiJson(report): ApiJson<HostReport>,
 ) -> ApiResult<Json<HostReportSummary>> {
     who.require(Level::Agent)?;
-    host(&uuid)?;
+    host(&who, &uuid)?;
     if report.images.len() > 100_000 {
         return Err(ApiError::invalid(
             "images",
@@ -66,7 +71,7 @@ pub async fn claim_job(
     ApiPath(uuid): ApiPath<String>,
 ) -> ApiResult<Json<ClaimAnswer>> {
     who.require(Level::Agent)?;
-    host(&uuid)?;
+    host(&who, &uuid)?;
     let job = crate::hosts::claim(&state.store, &who.tenant_id, &uuid).await?;
     Ok(Json(ClaimAnswer { job }))
 }
@@ -99,7 +104,7 @@ pub async fn renew_job(
     ApiJson(body): ApiJson<RenewRequest>,
 ) -> ApiResult<Json<HeldAnswer>> {
     who.require(Level::Agent)?;
-    host(&uuid)?;
+    host(&who, &uuid)?;
     let held = crate::hosts::renew(&state.store, &who.tenant_id, &uuid, job, body.progress).await?;
     Ok(Json(HeldAnswer { held }))
 }
@@ -116,7 +121,7 @@ pub async fn complete_job(
     ApiJson(result): ApiJson<AgentResult>,
 ) -> ApiResult<Json<HeldAnswer>> {
     who.require(Level::Agent)?;
-    host(&uuid)?;
+    host(&who, &uuid)?;
     let held = crate::hosts::complete(
         &state.store,
         &who.tenant_id,

@@ -962,6 +962,8 @@ pub struct NewKey {
     pub levels: Vec<Level>,
     /// A note.
     pub description: Option<String>,
+    /// Bind an agent key to one host (its routes then take that host only).
+    pub host_uuid: Option<String>,
 }
 
 /// An access key, without its secret.
@@ -975,6 +977,9 @@ pub struct KeyItem {
     pub description: Option<String>,
     /// When it was made (RFC 3339).
     pub created: String,
+    /// The one host an agent key is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_uuid: Option<String>,
 }
 
 /// The tenant's access keys (never their secrets).
@@ -985,8 +990,9 @@ pub async fn list_keys(
     who: Principal,
 ) -> ApiResult<Json<Vec<KeyItem>>> {
     who.require(Level::List)?;
-    let rows: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
-        "SELECT id, levels, description, created_at FROM access_keys \
+    type KeyRow = (String, String, Option<String>, i64, Option<String>);
+    let rows: Vec<KeyRow> = sqlx::query_as(
+        "SELECT id, levels, description, created_at, host_uuid FROM access_keys \
          WHERE tenant_id = $1 AND disabled = 0 ORDER BY created_at, id",
     )
     .bind(&who.tenant_id)
@@ -994,11 +1000,12 @@ pub async fn list_keys(
     .await?;
     Ok(Json(
         rows.into_iter()
-            .map(|(id, levels, description, created)| KeyItem {
+            .map(|(id, levels, description, created, host_uuid)| KeyItem {
                 access_key_id: id,
                 levels: Level::parse_list(&levels).unwrap_or_default(),
                 description,
                 created: crate::store::rfc3339(created),
+                host_uuid,
             })
             .collect(),
     ))
@@ -1026,12 +1033,15 @@ pub async fn create_key(
     let mut levels = new.levels.clone();
     levels.sort();
     levels.dedup();
+    crate::check_host_binding(&levels, new.host_uuid.as_deref())
+        .map_err(|e| ApiError::invalid("host_uuid", e))?;
     let created = crate::tenants::create_key(
         &state.store,
         &state.key,
         &name,
         &levels,
         new.description.as_deref(),
+        new.host_uuid.as_deref(),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(created)))

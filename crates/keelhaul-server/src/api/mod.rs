@@ -72,6 +72,8 @@ pub struct Principal {
     pub key_id: String,
     /// Its levels.
     pub levels: Vec<Level>,
+    /// The one host an agent key is bound to.
+    pub host_uuid: Option<String>,
 }
 
 impl Principal {
@@ -139,6 +141,7 @@ impl FromRequestParts<AppState> for Principal {
             tenant_id: record.tenant_id,
             key_id: record.id,
             levels: record.levels,
+            host_uuid: record.host_uuid,
         })
     }
 }

@@ -146,8 +146,12 @@ pub fn admin(command: AdminCommand, printer: &Printer) -> anyhow::Result<ExitSta
         AdminCommand::CreateKey(args) => {
             let levels = Level::parse_list(&args.levels).map_err(anyhow::Error::msg)?;
             let store = store_config(args.store)?;
-            let created =
-                runtime()?.block_on(keelhaul_server::create_key(&store, &args.tenant, &levels))?;
+            let created = runtime()?.block_on(keelhaul_server::create_key(
+                &store,
+                &args.tenant,
+                &levels,
+                args.host_uuid.as_deref(),
+            ))?;
             let text = match args.format {
                 KeyFormat::Json => serde_json::to_string_pretty(&created)?,
                 KeyFormat::Text => format!(

@@ -818,6 +818,64 @@ fn cloud_auth_and_agent_routes_refuse_bad_input_sqlite() {
         &json!({"hostname": "h", "images": [], "extra": 1}),
     );
     assert_eq!(unknown_field.status, 400);
+    // A key bound to a host works for that host only; binding needs a pure agent key.
+    let store = svc.store_args();
+    let admin = |extra: &[&str]| {
+        let mut args = vec!["admin", "create-key", "--tenant", "acme"];
+        args.extend(extra);
+        args.extend(store.iter().map(String::as_str));
+        svc.run(&args)
+    };
+    let bound = admin(&["--levels", "agent", "--host-uuid", "h1", "--format", "json"])
+        .success()
+        .json();
+    assert_eq!(bound["host_uuid"], "h1");
+    let bound_api = server.api_with(Some(format!(
+        "Bearer {}:{}",
+        bound["access_key_id"].as_str().unwrap(),
+        bound["access_key_secret"].as_str().unwrap()
+    )));
+    let report = json!({"hostname": "h", "images": []});
+    let own = bound_api.send(
+        "PUT",
+        "/api/v1/hosts/h1/images",
+        Some(("application/json", report.to_string().into_bytes())),
+        &[],
+    );
+    assert_eq!(own.status, 200, "{:?}", own.json());
+    bound_api
+        .send(
+            "PUT",
+            "/api/v1/hosts/h2/images",
+            Some(("application/json", report.to_string().into_bytes())),
+            &[],
+        )
+        .expect_error(403, "NoPermission");
+    bound_api
+        .post("/api/v1/hosts/h2/jobs/claim", &json!({}))
+        .expect_error(403, "NoPermission");
+    let refused = admin(&["--levels", "agent,read", "--host-uuid", "h1"]);
+    assert!(
+        !refused.status.success() && refused.stderr.contains("only an agent key"),
+        "{}",
+        refused.stderr
+    );
+    server
+        .api(&key)
+        .post(
+            "/api/v1/access-keys",
+            &json!({"levels": ["read"], "host_uuid": "h1"}),
+        )
+        .expect_invalid("host_uuid");
+    let keys = server.api(&key).get("/api/v1/access-keys").expect(200);
+    assert!(
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["access_key_id"] == bound["access_key_id"] && k["host_uuid"] == "h1"),
+        "{keys:#}"
+    );
+
     let claim = agent_api
         .post("/api/v1/hosts/h1/jobs/claim", &json!({}))
         .expect(200);
