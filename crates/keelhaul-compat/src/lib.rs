@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use keelhaul_server::api::AppState;
 use keelhaul_server::sql::Sql;
 use keelhaul_server::store::{Store, StoreError, now_ms};
-use keelhaul_server::tenants::{KeyRecord, find_key};
+use keelhaul_server::tenants::KeyRecord;
 
 /// The cloud-compatible routes, to merge into the service's router.
 pub fn routes() -> Router<AppState> {
@@ -77,7 +77,7 @@ impl From<sign::SignError> for AuthError {
 }
 
 async fn load_key(state: &AppState, id: &str) -> Result<KeyRecord, AuthError> {
-    match find_key(&state.store, &state.key, id).await {
+    match state.key_record(id).await {
         Ok(Some(record)) => Ok(record),
         Ok(None) => Err(AuthError::UnknownKey),
         Err(e) => Err(AuthError::Store(e.to_string())),

@@ -23,7 +23,7 @@ use utoipa::OpenApi;
 use crate::crypto::{ServerKey, same_secret};
 use crate::error::{ApiError, ErrorBody, from_rejection};
 use crate::store::Store;
-use crate::tenants::{KeyRecord, Level, find_key};
+use crate::tenants::{KeyRecord, Level, TenantError, find_key};
 
 pub use handlers::ApiDoc;
 
@@ -46,6 +46,30 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The enabled access key `id` with its secret opened, remembered for [`KEY_CACHE`]
+    /// (deleting a key forgets it on the node that deleted it). Every API's authentication
+    /// goes through here.
+    pub async fn key_record(&self, id: &str) -> Result<Option<KeyRecord>, TenantError> {
+        let cached = {
+            let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+            keys.get(id)
+                .filter(|(_, at)| at.elapsed() < KEY_CACHE)
+                .map(|(k, _)| k.clone())
+        };
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let Some(record) = find_key(&self.store, &self.key, id).await? else {
+            return Ok(None);
+        };
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if keys.len() > 10_000 {
+            keys.clear();
+        }
+        keys.insert(id.to_owned(), (record.clone(), Instant::now()));
+        Ok(Some(record))
+    }
+
     /// A state over `store`.
     pub fn new(store: Store, key: ServerKey) -> AppState {
         AppState {
@@ -113,26 +137,8 @@ impl FromRequestParts<AppState> for Principal {
         let (id, secret) = token.trim().split_once(':').ok_or_else(|| {
             ApiError::unauthorized("the bearer token must be ACCESS_KEY_ID:ACCESS_KEY_SECRET")
         })?;
-        let cached = {
-            let keys = state.keys.lock().unwrap_or_else(|p| p.into_inner());
-            keys.get(id)
-                .filter(|(_, at)| at.elapsed() < KEY_CACHE)
-                .map(|(k, _)| k.clone())
-        };
-        let record = match cached {
-            Some(r) => r,
-            None => {
-                let record = find_key(&state.store, &state.key, id).await?;
-                let Some(record) = record else {
-                    return Err(ApiError::unauthorized("unknown or disabled access key"));
-                };
-                let mut keys = state.keys.lock().unwrap_or_else(|p| p.into_inner());
-                if keys.len() > 10_000 {
-                    keys.clear();
-                }
-                keys.insert(id.to_owned(), (record.clone(), Instant::now()));
-                record
-            }
+        let Some(record) = state.key_record(id).await? else {
+            return Err(ApiError::unauthorized("unknown or disabled access key"));
         };
         if !same_secret(&record.secret, secret) {
             return Err(ApiError::unauthorized("unknown or disabled access key"));
