@@ -205,8 +205,9 @@ pub async fn claim(
     tenant_id: &str,
     host_uuid: &str,
 ) -> Result<Option<AgentJob>, StoreError> {
-    // Agents may be the only claimers on a node without workers: expired leases are put back here too.
-    jobs::reap(store).await?;
+    // Agents may be the only claimers on a node without workers: expired leases are put back
+    // here too, as often as a worker would.
+    jobs::reap_if_due(store, AGENT_LEASE / 10).await?;
     let Some(job) = jobs::claim(
         store,
         &lease_owner(tenant_id, host_uuid),

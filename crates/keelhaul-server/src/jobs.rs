@@ -212,6 +212,20 @@ pub async fn reap(store: &Store) -> Result<(u64, u64), StoreError> {
     Ok((requeued_rows.len() as u64, failed_rows.len() as u64))
 }
 
+/// [`reap`], unless this process reaped less than `every` ago: workers and agents' claim
+/// calls ask on every poll, and one reap per interval per process is enough.
+pub async fn reap_if_due(store: &Store, every: Duration) -> Result<(), StoreError> {
+    static LAST_REAP: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+    {
+        let mut last = LAST_REAP.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|t| t.elapsed() < every) {
+            return Ok(());
+        }
+        *last = Some(std::time::Instant::now());
+    }
+    reap(store).await.map(|_| ())
+}
+
 /// Jobs by state, for metrics.
 pub async fn counts_by_state(store: &Store) -> Result<Vec<(String, i64)>, StoreError> {
     let rows = sqlx::query("SELECT state, COUNT(*) FROM jobs GROUP BY state")

@@ -125,16 +125,12 @@ enum Outcome {
 
 impl Worker {
     async fn run_loop(self, mut shutdown: watch::Receiver<bool>) {
-        let mut last_reap = Instant::now() - Duration::from_secs(3600);
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            if last_reap.elapsed() >= self.config.lease / 2 {
-                last_reap = Instant::now();
-                if let Err(e) = jobs::reap(&self.store).await {
-                    tracing::warn!("could not reap expired leases: {e}");
-                }
+            if let Err(e) = jobs::reap_if_due(&self.store, self.config.lease / 2).await {
+                tracing::warn!("could not reap expired leases: {e}");
             }
             match jobs::claim(
                 &self.store,
