@@ -121,7 +121,6 @@ struct ErrorAnswer {
 pub struct Server {
     base: String,
     token: String,
-    host: String,
     client: reqwest::blocking::Client,
 }
 
@@ -143,7 +142,6 @@ impl Server {
                 config.host_uuid
             ),
             token: format!("Bearer {}:{}", config.key_id, config.key_secret),
-            host: config.host_uuid.clone(),
             client,
         })
     }
@@ -217,11 +215,6 @@ impl Server {
                 .json(result),
         )?;
         Ok(answer.held)
-    }
-
-    /// This host's id.
-    pub fn host(&self) -> &str {
-        &self.host
     }
 }
 

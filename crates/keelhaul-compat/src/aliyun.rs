@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use keelhaul_server::api::{AppState, RequestId};
-use keelhaul_server::images::{NameMatch, Selectors, push_name_match};
+use keelhaul_server::images::{NameMatch, Selectors, push_name_match, short_name};
 use keelhaul_server::sql::{Arg, Sql};
 use keelhaul_server::tasks::{self, TaskError, TaskSource};
 use keelhaul_server::tenants::{KeyRecord, Level};
@@ -524,14 +524,7 @@ const INSTANCE_COLUMNS: &str = "id, registry_kind, region_id, instance_id, repos
 fn image_instance(row: &sqlx::any::AnyRow) -> Result<Value, sqlx::Error> {
     let namespace: String = row.try_get("namespace")?;
     let repository: String = row.try_get("repository")?;
-    let short = if namespace.is_empty() {
-        repository.clone()
-    } else {
-        repository
-            .strip_prefix(&format!("{namespace}/"))
-            .unwrap_or(&repository)
-            .to_owned()
-    };
+    let short = short_name(&namespace, &repository).to_owned();
     let updated: i64 = row.try_get("updated_at")?;
     let created: Option<i64> = row.try_get("created_at")?;
     let (cve, sca): (i64, i64) = (row.try_get("cve")?, row.try_get("sca")?);

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use keelhaul_server::api::AppState;
-use keelhaul_server::images::{NameMatch, push_name_match};
+use keelhaul_server::images::{NameMatch, push_name_match, short_name};
 use keelhaul_server::sql::{Arg, Sql};
 use keelhaul_server::tasks::{TaskError, TaskSource};
 use keelhaul_server::tenants::{KeyRecord, Level};
@@ -260,16 +260,6 @@ fn push_common(sql: &mut Sql, tenant_id: &str, query: &Query) -> Result<(), HssE
     Ok(())
 }
 
-fn short_name(namespace: &str, repository: &str) -> String {
-    if namespace.is_empty() {
-        return repository.to_owned();
-    }
-    repository
-        .strip_prefix(&format!("{namespace}/"))
-        .unwrap_or(repository)
-        .to_owned()
-}
-
 /// `GET /v5/{project_id}/image/swr-repository`.
 pub async fn list_swr_images(
     State(state): State<AppState>,
@@ -434,7 +424,7 @@ async fn list(
                 }
                 last_scan = last_scan.max(kid.last_scan);
                 association.push(json!({
-                    "image_name": short_name(&namespace, &repository),
+                    "image_name": short_name(&namespace, &repository).to_owned(),
                     "image_version": row.try_get::<String, _>("tag")?,
                     "image_type": kind,
                     "namespace": namespace,
@@ -447,7 +437,7 @@ async fn list(
         let mut item = json!({
             "id": id,
             "namespace": namespace,
-            "image_name": short_name(&namespace, &repository),
+            "image_name": short_name(&namespace, &repository).to_owned(),
             "image_id": bare_digest(&row.try_get::<Option<String>, _>("image_id")?.unwrap_or_default()),
             "image_digest": row.try_get::<String, _>("digest")?,
             "image_version": row.try_get::<String, _>("tag")?,

@@ -23,9 +23,23 @@ pub const SCAN_STATES: &[&str] = &[
     "TIMEOUT",
 ];
 
-/// The repository's name without its namespace, in SQL over `images`.
-pub const SHORT_NAME_SQL: &str =
-    "(CASE WHEN namespace = '' THEN repository ELSE SUBSTR(repository, LENGTH(namespace) + 2) END)";
+/// A repository's name without its namespace, in SQL over its namespace and full-path columns.
+fn short_name_sql(namespace: &str, full: &str) -> String {
+    format!(
+        "(CASE WHEN {namespace} = '' THEN {full} ELSE SUBSTR({full}, LENGTH({namespace}) + 2) END)"
+    )
+}
+
+/// A repository's name without its namespace (`team/app` in `team` is `app`).
+pub fn short_name<'a>(namespace: &str, repository: &'a str) -> &'a str {
+    if namespace.is_empty() {
+        return repository;
+    }
+    repository
+        .strip_prefix(namespace)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or(repository)
+}
 
 /// How a repository name is matched by [`push_name_match`].
 #[derive(Debug, Clone, Copy)]
@@ -39,9 +53,7 @@ pub enum NameMatch<'a> {
 }
 
 fn push_name_compare(sql: &mut Sql, namespace: &str, full: &str, how: NameMatch<'_>) {
-    let short = format!(
-        "(CASE WHEN {namespace} = '' THEN {full} ELSE SUBSTR({full}, LENGTH({namespace}) + 2) END)"
-    );
+    let short = short_name_sql(namespace, full);
     match how {
         NameMatch::FullContains(text) => {
             sql.push(&format!("{full} LIKE "));
@@ -286,13 +298,14 @@ impl Selectors {
 
     /// Append ` AND …` conditions for these selectors to a query over `images`.
     pub fn push_conditions(&self, sql: &mut Sql) -> Result<(), ApiError> {
+        let short_names = short_name_sql("namespace", "repository");
         let texts: [(&str, &str, &Option<String>); 9] = [
             ("registry_types", "registry_kind", &self.registry_types),
             ("region_ids", "region_id", &self.region_ids),
             ("instance_ids", "instance_id", &self.instance_ids),
             ("namespaces", "namespace", &self.namespaces),
             ("repo_names", "repository", &self.repo_names),
-            ("short_names", SHORT_NAME_SQL, &self.short_names),
+            ("short_names", short_names.as_str(), &self.short_names),
             ("digests", "digest", &self.digests),
             ("tags", "tag", &self.tags),
             ("host_uuids", "host_uuid", &self.host_uuids),
